@@ -1,0 +1,79 @@
+# micrograd, the literate book. The two commands a newcomer needs:
+#   make book   the website (_build/html) and the PDF (_build/latex/micrograd-book.pdf)
+#   make test   tangle check, tool tests, package tests, per-chapter snapshot tests
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# TORCH=0 skips PyTorch (the cross-check tests then skip; CI always installs it).
+TORCH  ?= 1
+comma  := ,
+EXTRAS := book,test$(if $(filter 1,$(TORCH)),$(comma)torch)
+JB     := $(VENV)/bin/jupyter-book
+JBFLAGS := -n -W --keep-going
+
+# Debian packages: TeX for the PDF (see README: why not texlive-fonts-extra),
+# graphviz for the graph drawings, poppler and chromium for the reader-level checks.
+TEST_APT := graphviz
+BOOK_APT := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-xetex \
+            latexmk fonts-freefont-otf graphviz poppler-utils chromium
+TEST_CMDS := dot
+BOOK_CMDS := xelatex latexmk dot pdftotext pdfinfo chromium
+
+.PHONY: help book html pdf test tangle check-tangle venv clean system-test system-book
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## create .venv with the pinned dependencies
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade "pip>=24"
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements/constraints.txt -e ".[$(EXTRAS)]"
+	@touch $@
+
+# Installs missing Debian packages when run as root; otherwise says what to run.
+define need_system
+	@missing=""; for c in $(2); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages for:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1) >/dev/null; \
+	  else \
+	    echo "missing:$$missing. Run: sudo apt-get install $(1)"; exit 1; \
+	  fi; \
+	fi
+endef
+
+system-test:
+	$(call need_system,$(TEST_APT),$(TEST_CMDS))
+
+system-book:
+	$(call need_system,$(BOOK_APT),$(BOOK_CMDS))
+
+tangle: $(STAMP) ## write micrograd/ from the chapters
+	$(PY) tools/tangle.py
+
+check-tangle: $(STAMP) ## fail if micrograd/ differs from the chapters
+	$(PY) tools/tangle.py --check
+
+test: $(STAMP) system-test check-tangle ## run every test
+	$(PY) -m pytest
+
+html: $(STAMP) system-book check-tangle ## build the website
+	$(JB) build . $(JBFLAGS)
+	@echo "site: _build/html/index.html"
+
+pdf: $(STAMP) system-book check-tangle ## build the PDF
+	$(JB) build . --builder pdflatex $(JBFLAGS)
+	@echo "pdf: _build/latex/micrograd-book.pdf"
+
+book: html pdf ## build the website and the PDF
+	@echo "site: _build/html/index.html   pdf: _build/latex/micrograd-book.pdf"
+
+clean: ## remove the build output (keeps .venv)
+	rm -rf _build .pytest_cache .hypothesis
