@@ -217,8 +217,11 @@ def write_snapshots(root: Path, folder: Path) -> dict[str, tuple[Path, str]]:
 
 
 def setup_line(chapter_dir: Path, snapshot: Path, digest: str) -> str:
-    relative = Path(os.path.relpath(snapshot, chapter_dir)).as_posix()
-    return f"import sys; sys.path.insert(0, {relative!r})  # this chapter's code, sha256 {digest}"
+    """The chapter's first line of code: its snapshot first on the path, figures set up for both builders."""
+    code = Path(os.path.relpath(snapshot, chapter_dir)).as_posix()
+    tools = Path(os.path.relpath(Path(__file__).parent, chapter_dir)).as_posix()
+    return (f"import sys; sys.path[:0] = [{code!r}, {tools!r}]; import bookdisplay; bookdisplay.setup()"
+            f"  # this chapter's code, sha256 {digest}")
 
 
 def on_source_read(app, docname: str, source: list[str]) -> None:
