@@ -1,0 +1,78 @@
+"""Every executed cell of every chapter runs on that chapter's snapshot of the package.
+
+The book build executes the cells too (myst-nb), but this test needs no Sphinx:
+it runs a chapter's cells in order in one IPython shell, in a fresh process
+whose working directory is book/, with the chapter's first line of code filled
+in exactly as tools/chunks.py fills it in at build. A cell tagged
+``raises-exception`` must raise; any other cell must not.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from myst_parser.parsers.directives import parse_directive_text
+from docutils.parsers.rst import Directive, directives
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+import chunks  # noqa: E402
+import tangle  # noqa: E402
+
+DRIVER = r"""
+import json, sys
+from IPython.core.interactiveshell import InteractiveShell
+shell = InteractiveShell.instance(colors="nocolor")
+for cell in json.load(open(sys.argv[1], encoding="utf-8")):
+    if "skip-execution" in cell["tags"]:
+        continue
+    result = shell.run_cell(cell["source"], store_history=True)
+    expected = "raises-exception" in cell["tags"]
+    if result.success == expected:
+        what = "did not raise" if expected else "raised"
+        print(f"\n{cell['where']}: the cell {what}", file=sys.stderr)
+        sys.exit(1)
+"""
+
+
+class CodeCell(Directive):
+    optional_arguments = 1
+    has_content = True
+    option_spec = {"tags": directives.unchanged}
+
+
+def code_cells(chapter: str) -> list[dict]:
+    md = tangle.markdown_parser(ROOT)
+    cells = []
+    for token in md.parse(tangle.read_chapter(ROOT, chapter)):
+        if token.type == "fence" and token.info.strip().startswith("{code-cell}"):
+            first = token.info.strip()[len("{code-cell}"):].strip()
+            parsed = parse_directive_text(CodeCell, first, token.content, validate_options=False)
+            tags = parsed.options.get("tags") or []
+            cells.append({"source": "\n".join(parsed.body), "tags": list(tags),
+                          "where": f"{chapter}:{token.map[0] + 1}"})
+    return cells
+
+
+CHAPTERS = [c for c in tangle.read_toc(ROOT) if code_cells(c)]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[Path(c).stem for c in CHAPTERS])
+def test_every_cell_runs_on_the_chapters_own_code(chapter, tmp_path):
+    snapshot = tmp_path / "snapshot"
+    tangle.write(snapshot, tangle.tangle(ROOT, through=chapter))
+    cells = code_cells(chapter)
+    first = cells[0]["source"]
+    assert chunks.SETUP_MARKER in first, f"{cells[0]['where']}: the first cell lacks the setup line"
+    chapter_dir = (ROOT / chapter).parent
+    cells[0]["source"] = first.replace(chunks.SETUP_MARKER, chunks.setup_line(chapter_dir, snapshot, "test"))
+    script = tmp_path / "cells.json"
+    script.write_text(json.dumps(cells), encoding="utf-8")
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    result = subprocess.run([sys.executable, "-c", DRIVER, str(script)], cwd=chapter_dir, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
