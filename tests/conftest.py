@@ -14,6 +14,7 @@ and ``mg.viz`` are that snapshot's modules; the last chapter uses the committed
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 from pathlib import Path
@@ -91,3 +92,14 @@ def mg(chapter, snapshot_root) -> SimpleNamespace:
     if chapter not in _packages:
         _packages[chapter] = load_package(snapshot_folder(chapter, snapshot_root))
     return _packages[chapter]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI every dependency is installed, so a skipped test is a failure, not a pass."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"skipped in CI, where every dependency must be installed: {reason}"
