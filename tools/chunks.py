@@ -5,8 +5,9 @@
   first defined, where it is continued or replaced.
 * Each chapter's code cells run against the package *as it stands at the end of
   that chapter* (``tangle.py --through``). A chapter's first code cell holds the
-  line ``SETUP_MARKER``; the build fills it in with that snapshot's path and the
-  hash of its code, so the execution cache notices when earlier chapters change.
+  line ``SETUP_MARKER`` (or ``WHOLE_BOOK_MARKER``); the build fills it in with
+  that snapshot's path and the hash of its code (or of the whole book), so the
+  execution cache notices when the chapters it depends on change.
 
 The chunk graph comes from tools/tangle.py, so the book and the package read
 the same structure, and a tangle error stops the build at its file:line.
@@ -30,6 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tangle  # noqa: E402
 
 SETUP_MARKER = "# This chapter's code (filled in when the book is built)"
+# For a chapter whose cells read the whole book (counts of chunks, lines of the final package):
+# its cells still import this chapter's code, but it re-runs whenever any chapter changes.
+WHOLE_BOOK_MARKER = "# This chapter's code, and it reads the whole book (filled in when the book is built)"
 
 
 @dataclass
@@ -225,22 +229,32 @@ def setup_line(chapter_dir: Path, snapshot: Path, digest: str) -> str:
 
 
 def on_source_read(app, docname: str, source: list[str]) -> None:
-    """Point the chapter's code cells at its snapshot; re-read it when an earlier chapter changes."""
+    """Point the chapter's code cells at its snapshot; re-read it when a chapter it depends on changes."""
     chapter = Path(app.env.doc2path(docname, False)).as_posix()
     if chapter not in app.chunk_snapshots:
         return
     chapters = list(app.chunk_snapshots)
-    for earlier in chapters[: chapters.index(chapter)]:
-        app.env.note_dependency(str(Path(app.srcdir) / earlier))
-    snapshot, digest = app.chunk_snapshots[chapter]
     text = source[0]
-    if SETUP_MARKER in text:
+    snapshot, digest = app.chunk_snapshots[chapter]
+    marker, depends_on = SETUP_MARKER, chapters[: chapters.index(chapter)]
+    if WHOLE_BOOK_MARKER in text:
+        marker, depends_on, digest = WHOLE_BOOK_MARKER, chapters, whole_book_digest(Path(app.srcdir), chapters)
+    for other in depends_on:
+        app.env.note_dependency(str(Path(app.srcdir) / other))
+    if marker in text:
         chapter_dir = (Path(app.srcdir) / chapter).parent
-        source[0] = text.replace(SETUP_MARKER, setup_line(chapter_dir, snapshot, digest), 1)
+        source[0] = text.replace(marker, setup_line(chapter_dir, snapshot, digest), 1)
     elif "```{code-cell}" in text:
         line = text[: text.index("```{code-cell}")].count("\n") + 1
         raise ExtensionError(f"{chapter}:{line}: error: the first code cell of a chapter must hold the line "
                              f"{SETUP_MARKER!r} (tagged remove-cell), so its cells run on this chapter's code")
+
+
+def whole_book_digest(root: Path, chapters: list[str]) -> str:
+    digest = hashlib.sha256()
+    for chapter in chapters:
+        digest.update(chapter.encode() + b"\0" + (root / chapter).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def on_doctree_resolved(app, doctree, docname: str) -> None:

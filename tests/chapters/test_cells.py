@@ -67,9 +67,10 @@ def test_every_cell_runs_on_the_chapters_own_code(chapter, tmp_path):
     tangle.write(snapshot, tangle.tangle(ROOT, through=chapter))
     cells = code_cells(chapter)
     first = cells[0]["source"]
-    assert chunks.SETUP_MARKER in first, f"{cells[0]['where']}: the first cell lacks the setup line"
+    marker = next((m for m in (chunks.WHOLE_BOOK_MARKER, chunks.SETUP_MARKER) if m in first), None)
+    assert marker, f"{cells[0]['where']}: the first cell lacks the setup line"
     chapter_dir = (ROOT / chapter).parent
-    cells[0]["source"] = first.replace(chunks.SETUP_MARKER, chunks.setup_line(chapter_dir, snapshot, "test"))
+    cells[0]["source"] = first.replace(marker, chunks.setup_line(chapter_dir, snapshot, "test"))
     script = tmp_path / "cells.json"
     script.write_text(json.dumps(cells), encoding="utf-8")
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
