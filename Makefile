@@ -23,7 +23,7 @@ BOOK_APT := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommen
 TEST_CMDS := dot
 BOOK_CMDS := xelatex latexmk dot pdftotext pdfinfo chromium
 
-.PHONY: help book html pdf test tangle check-tangle venv clean system-test system-book
+.PHONY: help book html pdf test tangle check-tangle venv clean system-test system-book readme-figure
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ pdf: $(STAMP) system-book check-tangle ## build the PDF
 
 book: html pdf ## build the website and the PDF
 	@echo "site: _build/html/index.html   pdf: _build/latex/micrograd-book.pdf"
+
+readme-figure: $(STAMP) ## redraw docs/graph.svg, the README's picture
+	$(PY) tools/readme_figure.py
 
 clean: ## remove the build output (keeps .venv)
 	rm -rf _build .pytest_cache .hypothesis
