@@ -77,6 +77,36 @@ def test_a_value_reached_along_two_paths(mg):
     assert (f.data, a.grad, b.grad) == (-6.0, -3.0, -8.0)
 
 
+def test_subtraction_negation_and_reflected_forms_by_hand(mg):
+    Value = mg.engine.Value
+    # a - b: d/da = 1, d/db = -1
+    a, b = Value(5.0), Value(2.0)
+    d = a - b
+    d.backward()
+    assert (d.data, a.grad, b.grad) == (3.0, 1.0, -1.0)
+    # -a: d/da = -1
+    a = Value(5.0)
+    n = -a
+    n.backward()
+    assert (n.data, a.grad) == (-5.0, -1.0)
+    # 3 * a + 2: d/da = 3; a - 4 (number on the right): d/da = 1
+    a = Value(5.0)
+    r = 3 * a + 2
+    r.backward()
+    assert (r.data, a.grad) == (17.0, 3.0)
+    a = Value(5.0)
+    (a - 4).backward()
+    assert a.grad == 1.0
+
+
+def test_power_by_hand_through_backward(mg):
+    # (x^2 + 1)^-1 at x = 1: value 1/2; d/dx = -(x^2 + 1)^-2 * 2x = -1/4 * 2 = -0.5
+    x = mg.engine.Value(1.0)
+    y = (x**2 + 1) ** -1
+    y.backward()
+    assert (y.data, x.grad) == (0.5, -0.5)
+
+
 def test_backward_seeds_one_and_leaves_have_grads_of_the_right_type(mg):
     Value = mg.engine.Value
     x = Value(5.0)
