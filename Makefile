@@ -19,9 +19,9 @@ JBFLAGS := -n -W --keep-going
 # graphviz for the graph drawings, poppler and chromium for the reader-level checks.
 TEST_APT := graphviz
 BOOK_APT := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-xetex \
-            latexmk fonts-freefont-otf graphviz poppler-utils chromium
+            latexmk fonts-freefont-otf graphviz poppler-utils chromium npm
 TEST_CMDS := dot
-BOOK_CMDS := xelatex latexmk dot pdftotext pdfinfo chromium
+BOOK_CMDS := xelatex latexmk dot pdftotext pdfinfo chromium npm
 
 .PHONY: help book html pdf test tangle check-tangle venv clean system-test system-book readme-figure
 
@@ -64,7 +64,18 @@ check-tangle: $(STAMP) ## fail if micrograd/ differs from the chapters
 test: $(STAMP) system-test check-tangle ## run every test
 	$(PY) -m pytest
 
-html: $(STAMP) system-book check-tangle ## build the website
+# MathJax is served with the site, so math renders offline too (pinned, checked by hash).
+MATHJAX := 3.2.2
+VENDOR  := _build/vendor
+$(VENDOR)/mathjax/tex-mml-chtml.js: requirements/mathjax.sha256
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/download
+	cd $(VENDOR)/download && npm pack --silent mathjax@$(MATHJAX) >/dev/null && sha256sum -c ../../../requirements/mathjax.sha256
+	cd $(VENDOR)/download && tar xzf mathjax-$(MATHJAX).tgz
+	mkdir -p $(VENDOR)/mathjax && cd $(VENDOR)/download/package/es5 && \
+	  cp -r tex-mml-chtml.js a11y adaptors input output sre ui ../../../mathjax/
+	rm -rf $(VENDOR)/download
+
+html: $(STAMP) system-book check-tangle $(VENDOR)/mathjax/tex-mml-chtml.js ## build the website
 	$(JB) build . $(JBFLAGS)
 	@echo "site: _build/html/index.html"
 

@@ -194,6 +194,8 @@ def chapter_titles(root: Path) -> dict[str, str]:
 
 
 def on_builder_inited(app) -> None:
+    # The extension brings its own stylesheet (tools/static/chunks.css).
+    app.config.html_static_path.append(str(Path(__file__).resolve().parent / "static"))
     root = Path(app.srcdir)
     try:
         app.chunk_listings = index_book(root)
