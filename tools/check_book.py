@@ -350,10 +350,12 @@ class Browser:
         return self.errors()
 
     def errors(self) -> list[str]:
-        found = []
+        found, urls = [], {}
         for event in self.events:
             method, params = event["method"], event.get("params", {})
-            if method == "Runtime.exceptionThrown":
+            if method == "Network.requestWillBeSent":
+                urls[params.get("requestId")] = params.get("request", {}).get("url", "")
+            elif method == "Runtime.exceptionThrown":
                 details = params.get("exceptionDetails", {})
                 text = details.get("exception", {}).get("description") or details.get("text")
                 found.append(f"uncaught exception: {text}")
@@ -366,7 +368,9 @@ class Browser:
                     continue
                 found.append(f"console error: {entry.get('text')} {entry.get('url', '')}".strip())
             elif method == "Network.loadingFailed" and not params.get("canceled"):
-                found.append(f"request failed: {params.get('errorText')} (request {params.get('requestId')})")
+                url = urls.get(params.get("requestId"), f"request {params.get('requestId')}")
+                if not url.endswith("/favicon.ico"):
+                    found.append(f"request failed: {params.get('errorText')} {url}")
         return found
 
     def evaluate(self, expression: str):
@@ -510,7 +514,7 @@ def check_pdf(pdf: Path, log: Path, report: Report) -> None:
 
     tex = log.with_suffix(".tex")
     if tex.is_file():
-        report.facts["figures in the PDF"] = str(tex.read_text(encoding="utf-8").count("\\includegraphics"))
+        report.facts["figures in the PDF"] = str(tex.read_text(encoding="utf-8").count("includegraphics"))
     if not log.is_file():
         report.problems.append(f"pdf: the LaTeX log {log} does not exist")
         return
@@ -520,6 +524,7 @@ def check_pdf(pdf: Path, log: Path, report: Report) -> None:
                  [f"{n} x {line}" for line, n in _counted(glyphs)])
     overfull = [line for line in lines if line.startswith("Overfull \\hbox")]
     report.facts["overfull hboxes"] = str(len(overfull))
+    report.facts["overfull vboxes"] = str(sum(line.startswith("Overfull \\vbox") for line in lines))
     worst = sorted(overfull, key=lambda line: -float(re.search(r"\(([\d.]+)pt", line).group(1)))[:3]
     report.notes += [f"overfull: {line}" for line in worst]
 
