@@ -442,11 +442,12 @@ def check_site(html: Path, args, report: Report) -> None:
                 else:
                     console.append(f"{page}: {error}")
             broken += [f"{page}: the browser could not show {src}" for src in browser.evaluate(BROKEN_IMAGES)]
+        found, search_errors = search(browser, base, args.search_word, args.search_page)
+        console += [f"search.html: {error}" for error in search_errors if not external(error, base)]
         console += [f"the server could not answer {failure}" for failure in QuietHandler.failures]
         report.check("pages load without console errors", console)
         report.check("images load in the browser", broken)
-        report.check(f"search for {args.search_word!r} finds {args.search_page}",
-                     search(browser, base, args.search_word, args.search_page))
+        report.check(f"search for {args.search_word!r} finds {args.search_page}", found)
 
         shot = Path(args.screenshot)
         browser.open(base + args.screenshot_page)
@@ -462,20 +463,21 @@ def check_site(html: Path, args, report: Report) -> None:
         server.server_close()
 
 
-def search(browser: Browser, base: str, word: str, expected: str) -> list[str]:
-    """The site's own search (searchindex.js, run in the page) lists the expected chapter."""
+def search(browser: Browser, base: str, word: str, expected: str) -> tuple[list[str], list[str]]:
+    """The site's own search (searchindex.js, run in the page) lists the expected chapter.
+
+    Returns the problems with the results, and the console errors of the search page.
+    """
     errors = browser.open(f"{base}search.html?q={word}")
-    if errors:
-        return [f"search page: {error}" for error in errors]
     hrefs: list[str] = []
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         hrefs = browser.evaluate(SEARCH_RESULTS) or []
         if any(Path(urlparse(h).path).stem == Path(expected).stem for h in hrefs):
-            return []
+            return [], errors
         time.sleep(0.25)
     shown = ", ".join(sorted({urlparse(h).path for h in hrefs})) or "nothing"
-    return [f"the results ({shown}) do not include {expected}"]
+    return [f"the results ({shown}) do not include {expected}"], errors
 
 
 # ---------------------------------------------------------------- the PDF
