@@ -198,8 +198,11 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    handler = functools.partial(QuietHandler, directory=str(folder))
+    """Serve folder on 127.0.0.1 (a free port) in a thread; server.failures lists what it could not answer."""
+    handler_class = type("Handler", (QuietHandler,), {"failures": []})
+    handler = functools.partial(handler_class, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.failures = handler_class.failures
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
@@ -444,7 +447,7 @@ def check_site(html: Path, args, report: Report) -> None:
             broken += [f"{page}: the browser could not show {src}" for src in browser.evaluate(BROKEN_IMAGES)]
         found, search_errors = search(browser, base, args.search_word, args.search_page)
         console += [f"search.html: {error}" for error in search_errors if not external(error, base)]
-        console += [f"the server could not answer {failure}" for failure in QuietHandler.failures]
+        console += [f"the server could not answer {failure}" for failure in server.failures]
         report.check("pages load without console errors", console)
         report.check("images load in the browser", broken)
         report.check(f"search for {args.search_word!r} finds {args.search_page}", found)
