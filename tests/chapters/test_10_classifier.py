@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytestmark = pytest.mark.since("10-classifier")
 
@@ -231,3 +233,14 @@ def test_cli_moons_rejects_bad_arguments(mg, args, complaint):
     assert result.returncode == 2
     assert result.stdout == ""
     assert "error" in result.stderr and complaint in result.stderr
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(min_value=2, max_value=60), noise=st.floats(min_value=0.0, max_value=1.0),
+       seed=st.integers(min_value=0, max_value=2**32))
+def test_make_moons_property(mg, n, noise, seed):
+    points, labels = mg.datasets.make_moons(n_samples=n, noise=noise, seed=seed)
+    assert len(points) == n and labels.count(-1) == n // 2 and labels.count(1) == n - n // 2
+    clean, _ = mg.datasets.make_moons(n_samples=n, noise=0.0, seed=seed)
+    # each coordinate moved by one Gaussian draw of deviation `noise`: never beyond ~8 deviations
+    assert all(abs(a - b) <= 8 * noise + 1e-12 for p, q in zip(points, clean) for a, b in zip(p, q))
