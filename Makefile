@@ -17,13 +17,13 @@ JBFLAGS := -n -W --keep-going
 
 # Debian packages: TeX for the PDF (see README: why not texlive-fonts-extra),
 # graphviz for the graph drawings, poppler and chromium for the reader-level checks.
-TEST_APT := graphviz
+TEST_APT := graphviz chromium
 BOOK_APT := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-xetex \
             latexmk fonts-freefont-otf graphviz poppler-utils chromium npm
-TEST_CMDS := dot
+TEST_CMDS := dot chromium
 BOOK_CMDS := xelatex latexmk dot pdftotext pdfinfo chromium npm
 
-.PHONY: help book html pdf test tangle check-tangle venv clean system-test system-book readme-figure
+.PHONY: check-book help book html pdf test tangle check-tangle venv clean system-test system-book readme-figure
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -83,7 +83,11 @@ pdf: $(STAMP) system-book check-tangle ## build the PDF
 	$(JB) build . --builder pdflatex $(JBFLAGS)
 	@echo "pdf: _build/latex/micrograd-book.pdf"
 
-book: html pdf ## build the website and the PDF
+check-book: ## reader-level checks of the built site (headless Chromium) and PDF
+	$(PY) tools/check_book.py
+
+book: html pdf ## build the website and the PDF, then check both as a reader would
+	$(PY) tools/check_book.py
 	@echo "site: _build/html/index.html   pdf: _build/latex/micrograd-book.pdf"
 
 readme-figure: $(STAMP) ## redraw docs/graph.svg, the README's picture
