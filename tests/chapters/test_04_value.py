@@ -1,12 +1,251 @@
-"""Chapter 4, The Value class: values, and the graph the forward pass records."""
+"""Chapter 4, The Value class: values, the graph the forward pass records, local rules, drawing."""
+import fractions
+import math
+import os
+import shutil
+import sys
+
 import pytest
 
 pytestmark = pytest.mark.since("04-value")
 
 
-def test_addition_records_its_inputs(mg):
+# ---------------------------------------------------------------- construction
+
+
+def test_a_value_holds_a_float_and_a_zero_float_grad(mg):
+    v = mg.engine.Value(3)
+    assert v.data == 3.0 and type(v.data) is float
+    assert v.grad == 0.0 and type(v.grad) is float
+    assert v._prev == () and v._op == ""
+
+
+def test_real_numbers_other_than_int_and_float_are_accepted(mg):
+    assert mg.engine.Value(fractions.Fraction(1, 4)).data == 0.25
+
+
+@pytest.mark.parametrize("bad", ["x", None, [1.0], True, False, 1j])
+def test_non_numbers_are_refused_with_a_type_error(mg, bad):
+    with pytest.raises(TypeError, match="a Value holds a real number"):
+        mg.engine.Value(bad)
+
+
+def test_a_value_cannot_wrap_a_value(mg):
+    with pytest.raises(TypeError, match="not Value"):
+        mg.engine.Value(mg.engine.Value(1.0))
+
+
+def test_operators_refuse_non_numbers(mg):
+    v = mg.engine.Value(1.0)
+    with pytest.raises(TypeError, match="str"):
+        v + "a"
+    with pytest.raises(TypeError, match="str"):
+        "a" * v
+    with pytest.raises(TypeError, match="NoneType"):
+        v * None
+
+
+def test_repr_shows_data_grad_and_op(mg):
+    Value = mg.engine.Value
+    assert repr(Value(2.0)) == "Value(data=2.0, grad=0.0)"
+    assert repr(Value(2.0) * 3) == "Value(data=6.0, grad=0.0, op='*')"
+
+
+# ---------------------------------------------------------------- the graph
+
+
+def test_addition_records_its_inputs_in_order(mg):
     a = mg.engine.Value(2.0)
     b = a + 3
     assert b.data == 5.0  # 2 + 3 by hand
     assert b._op == "+"
+    assert isinstance(b._prev, tuple)
     assert b._prev[0] is a and b._prev[1].data == 3.0
+
+
+def test_prev_keeps_order_and_duplicates(mg):
+    Value = mg.engine.Value
+    a, b = Value(1.0), Value(2.0)
+    assert (a * b)._prev == (a, b)
+    assert (b * a)._prev == (b, a)
+    s = a + a
+    assert len(s._prev) == 2 and s._prev[0] is a and s._prev[1] is a
+
+
+def test_plain_numbers_on_either_side(mg):
+    Value = mg.engine.Value
+    v = Value(4.0)
+    assert (v + 1).data == 5.0 and (1 + v).data == 5.0
+    assert (v * 2).data == 8.0 and (2 * v).data == 8.0
+    assert (v - 1).data == 3.0
+    assert (v * 0.5).data == 2.0
+    assert sum([v, v, v]).data == 12.0  # sum starts at int 0: 0 + v uses __radd__
+
+
+def test_plus_equals_rebinds_to_a_new_node(mg):
+    Value = mg.engine.Value
+    x = Value(1.0)
+    first = x
+    x += 2
+    assert x is not first and x.data == 3.0 and x._prev[0] is first
+    assert first.data == 1.0
+
+
+def test_forward_values(mg):
+    Value = mg.engine.Value
+    assert (Value(3.0) ** 2).data == 9.0
+    assert (Value(4.0) ** 0.5).data == 2.0
+    assert (Value(2.0) ** -1).data == 0.5
+    assert (-Value(3.0)).data == -3.0
+    assert (Value(3.0) - Value(5.0)).data == -2.0
+    assert Value(0.5).tanh().data == pytest.approx(math.tanh(0.5), rel=1e-15)
+
+
+def test_power_of_a_value_is_refused(mg):
+    Value = mg.engine.Value
+    with pytest.raises(TypeError, match="exponent must be an int or a float"):
+        Value(2.0) ** Value(3.0)
+    with pytest.raises(TypeError):
+        Value(2.0) ** "2"
+
+
+def test_fractional_power_of_a_negative_number_is_refused(mg):
+    with pytest.raises(ValueError, match="no real value"):
+        mg.engine.Value(-8.0) ** 0.5
+
+
+@pytest.mark.parametrize("x", [1000.0, -1000.0, 400.0, -400.0, sys.float_info.max, -sys.float_info.max])
+def test_tanh_is_finite_for_huge_inputs(mg, x):
+    t = mg.engine.Value(x).tanh()
+    assert t.data == math.copysign(1.0, x)  # tanh saturates to +-1 in floating point beyond ~19
+    t.grad = 1.0
+    t._backward()
+    assert t._prev[0].grad == 0.0  # 1 - tanh^2 = 0 there
+
+
+# ---------------------------------------------------------------- local rules (called by hand)
+
+
+def local_grads(out):
+    """Seed out.grad = 1, call only out's own rule, return its inputs' grads."""
+    out.grad = 1.0
+    out._backward()
+    return [child.grad for child in out._prev]
+
+
+def test_local_rule_of_addition(mg):
+    Value = mg.engine.Value
+    assert local_grads(Value(2.0) + Value(-7.0)) == [1.0, 1.0]  # d(a+b)/da = d(a+b)/db = 1
+
+
+def test_local_rule_of_multiplication(mg):
+    Value = mg.engine.Value
+    assert local_grads(Value(2.0) * Value(-7.0)) == [-7.0, 2.0]  # d(ab)/da = b, d(ab)/db = a
+
+
+def test_local_rule_of_power(mg):
+    Value = mg.engine.Value
+    assert local_grads(Value(3.0) ** 2) == [6.0]  # d x^2/dx = 2x = 6
+    assert local_grads(Value(4.0) ** 0.5) == [0.25]  # 0.5 * 4^-0.5 = 0.25
+    assert local_grads(Value(2.0) ** -1) == [-0.25]  # -1 * 2^-2
+
+
+def test_local_rule_of_tanh(mg):
+    # tanh(atanh(0.6)) = 0.6, so d tanh/dx = 1 - 0.36 = 0.64
+    [g] = local_grads(mg.engine.Value(math.atanh(0.6)).tanh())
+    assert g == pytest.approx(0.64, rel=1e-12)
+
+
+def test_rules_add_to_the_gradient(mg):
+    Value = mg.engine.Value
+    a, b = Value(2.0), Value(5.0)
+    a.grad = 10.0
+    out = a * b
+    out.grad = 1.0
+    out._backward()
+    assert a.grad == 15.0  # 10 already there + b
+
+
+# ---------------------------------------------------------------- drawing
+
+
+def need_graphviz():
+    """graphviz is optional for the package: skip locally without it, fail in CI."""
+    if os.environ.get("CI"):
+        import graphviz
+        return graphviz
+    return pytest.importorskip("graphviz")
+
+
+def test_draw_dot_shows_every_value_and_op(mg):
+    graphviz = need_graphviz()
+    Value = mg.engine.Value
+    a, b = Value(2.0), Value(-3.0)
+    out = a * b + 1.5
+    out.grad = 1.0
+    dot = mg.viz.draw_dot(out, names={a: "a"})
+    assert isinstance(dot, graphviz.Digraph)
+    assert dot.graph_attr["rankdir"] == "LR"
+    source = dot.source
+    assert source.count("shape=record") == 5  # a, b, 1.5, a*b and the sum
+    assert source.count("shape=oval") == 2  # the * and the +
+    assert source.count("->") == 2 + 2 + 2  # 4 inputs -> their ops, 2 ops -> their results
+    assert "data 2.0000" in source and "data -6.0000" in source and "data -4.5000" in source
+    assert "grad 1.0000" in source and "{ a | data 2.0000 | grad 0.0000 }" in source
+
+
+def test_draw_dot_renders_with_the_dot_program(mg):
+    need_graphviz()
+    if os.environ.get("CI") is None and shutil.which("dot") is None:
+        pytest.skip("the Graphviz dot program is not installed")
+    Value = mg.engine.Value
+    svg = mg.viz.draw_dot(Value(2.0) * 3).pipe(format="svg").decode()
+    assert svg.lstrip().startswith("<?xml") and "data 6.0000" in svg
+
+
+def test_draw_dot_explains_a_missing_graphviz(mg, monkeypatch):
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # makes `import graphviz` raise ImportError
+    with pytest.raises(ImportError, match="pip install graphviz"):
+        mg.viz.draw_dot(mg.engine.Value(1.0))
+
+
+def test_trace_is_iterative(mg):
+    Value = mg.engine.Value
+    x = Value(0.0)
+    for _ in range(5000):  # deeper than the default recursion limit
+        x = x + 1
+    nodes, edges = mg.viz.trace(x)
+    assert len(nodes) == 1 + 2 * 5000 and len(edges) == 2 * 5000
+
+
+# ---------------------------------------------------------------- exercises
+
+
+def test_exercise_leaves(mg):
+    Value = mg.engine.Value
+
+    def leaves(v):  # the solution, as printed in the chapter
+        found, seen, stack = [], {id(v)}, [v]
+        while stack:
+            node = stack.pop()
+            if not node._prev:
+                found.append(node)
+            for child in node._prev:
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append(child)
+        return found
+
+    a, b, c, f = Value(2.0), Value(-3.0), Value(10.0), Value(-2.0)
+    L = (a * b + c) * f
+    found = leaves(L)
+    assert len(found) == 4 and {id(v) for v in found} == {id(a), id(b), id(c), id(f)}
+    assert leaves(a) == [a]
+
+
+def test_exercise_counting_operations(mg):
+    x = mg.engine.Value(3.0)
+    y = (x - 1) ** 2
+    # x, the leaf 1, the leaf -1, 1 * -1, x + (-1), the square: six values
+    assert len(mg.viz.trace(y)[0]) == 6
+    assert y.data == 4.0

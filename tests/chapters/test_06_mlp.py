@@ -1,0 +1,320 @@
+"""Chapter 6, Building and training an MLP: relu and sigmoid, nn.py, training, the command line."""
+import importlib.util
+import math
+import os
+import random
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+pytestmark = pytest.mark.since("06-mlp")
+
+
+# ---------------------------------------------------------------- relu and sigmoid
+
+
+def local_grad(out):
+    out.grad = 1.0
+    out._backward()
+    return out._prev[0].grad
+
+
+def test_relu_forward_and_local_derivative(mg):
+    Value = mg.engine.Value
+    # relu(x) = max(0, x); d relu/dx = 1 for x > 0, 0 for x < 0, and 0 chosen at x = 0
+    assert Value(2.5).relu().data == 2.5 and local_grad(Value(2.5).relu()) == 1.0
+    assert Value(-2.5).relu().data == 0.0 and local_grad(Value(-2.5).relu()) == 0.0
+    assert Value(0.0).relu().data == 0.0 and local_grad(Value(0.0).relu()) == 0.0
+
+
+def test_sigmoid_forward_and_local_derivative(mg):
+    Value = mg.engine.Value
+    # sigmoid(0) = 1/2, derivative s(1 - s) = 1/4
+    assert Value(0.0).sigmoid().data == 0.5 and local_grad(Value(0.0).sigmoid()) == 0.25
+    # sigmoid(ln 3) = 1/(1 + 1/3) = 3/4, derivative 3/4 * 1/4 = 3/16
+    s = Value(math.log(3.0)).sigmoid()
+    assert s.data == pytest.approx(0.75, rel=1e-15)
+    assert local_grad(s) == pytest.approx(3 / 16, rel=1e-14)
+    # sigmoid(-ln 3) = 1/4 by symmetry sigmoid(-x) = 1 - sigmoid(x), same derivative 3/16
+    s = Value(-math.log(3.0)).sigmoid()
+    assert s.data == pytest.approx(0.25, rel=1e-15)
+    assert local_grad(s) == pytest.approx(3 / 16, rel=1e-14)
+
+
+@pytest.mark.parametrize("x", [1000.0, -1000.0, 710.0, -710.0, sys.float_info.max, -sys.float_info.max])
+def test_sigmoid_is_finite_and_right_for_huge_inputs(mg, x):
+    s = mg.engine.Value(x).sigmoid()
+    # the true value is 1 - (about e^-710) or e^-710 ~ 4e-309: 1.0 or 0.0 in floats (possibly subnormal)
+    assert math.isfinite(s.data)
+    assert s.data == (1.0 if x > 0 else pytest.approx(0.0, abs=1e-300))
+    assert math.isfinite(local_grad(s)) and local_grad(s) == pytest.approx(0.0, abs=1e-300)
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.floats(-30, 30))
+def test_sigmoid_matches_its_definition_and_symmetry(mg, x):
+    Value = mg.engine.Value
+    assert Value(x).sigmoid().data == pytest.approx(1 / (1 + math.exp(-x)), rel=1e-12, abs=1e-300)
+    assert Value(x).sigmoid().data + Value(-x).sigmoid().data == pytest.approx(1.0, rel=1e-12)
+
+
+def central_difference(f, x, h=1e-6):
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.one_of(st.floats(-5, -1e-3), st.floats(1e-3, 5)))  # away from relu's kink at 0
+def test_relu_and_sigmoid_match_finite_differences(mg, x):
+    Value = mg.engine.Value
+    for op in ("relu", "sigmoid"):
+        v = Value(x)
+        getattr(v, op)().backward()
+        numeric = central_difference(lambda t: getattr(Value(t), op)().data, x)
+        assert v.grad == pytest.approx(numeric, rel=1e-6, abs=1e-8), op
+
+
+# ---------------------------------------------------------------- the library
+
+
+def test_the_337_parameters(mg):
+    # 16 neurons with 2+1, 16 with 16+1, 1 with 16+1: 48 + 272 + 17
+    model = mg.nn.MLP(2, [16, 16, 1], activation="relu", output_activation="linear")
+    params = model.parameters()
+    assert len(params) == 337
+    assert len({id(p) for p in params}) == 337
+
+
+def test_initialisation_is_reproducible_and_in_the_documented_order(mg):
+    random.seed(123)
+    model = mg.nn.MLP(3, [2, 1])
+    random.seed(123)
+    expected = [random.uniform(-1, 1) for _ in range(3 * 2 + 2 * 1)]  # layer, neuron, input
+    weights = [w.data for layer in model.layers for n in layer.neurons for w in n.w]
+    assert weights == expected
+    assert all(n.b.data == 0.0 for layer in model.layers for n in layer.neurons)
+    random.seed(123)
+    again = mg.nn.MLP(3, [2, 1])
+    assert [p.data for p in again.parameters()] == [p.data for p in model.parameters()]
+
+
+def test_parameters_order_is_weights_then_bias(mg):
+    n = mg.nn.Neuron(3)
+    assert n.parameters() == n.w + [n.b]
+
+
+def test_activations_by_name(mg):
+    Value = mg.engine.Value
+    random.seed(0)
+    for name, expected in [("tanh", math.tanh), ("relu", lambda s: max(0.0, s)),
+                           ("sigmoid", lambda s: 1 / (1 + math.exp(-s))), ("linear", lambda s: s)]:
+        n = mg.nn.Neuron(2, activation=name)
+        n.w[0].data, n.w[1].data, n.b.data = 0.5, -2.0, 0.25
+        pre = 0.5 * 3.0 - 2.0 * 1.0 + 0.25  # -0.25 by hand
+        assert n([Value(3.0), 1.0]).data == pytest.approx(expected(pre), rel=1e-15), name
+
+
+def test_output_activation_defaults_to_the_hidden_one(mg):
+    model = mg.nn.MLP(2, [3, 1], activation="relu")
+    assert [n.activation for layer in model.layers for n in layer.neurons] == ["relu"] * 4
+    model = mg.nn.MLP(2, [3, 1], activation="relu", output_activation="linear")
+    assert model.layers[-1].neurons[0].activation == "linear"
+    assert model.layers[0].neurons[0].activation == "relu"
+
+
+@pytest.mark.parametrize("make", [
+    lambda nn: nn.Neuron(2, activation="tahn"),
+    lambda nn: nn.Layer(2, 3, activation="softmax"),
+    lambda nn: nn.MLP(2, [3, 1], activation="ReLU"),
+    lambda nn: nn.MLP(2, [3, 1], output_activation="identity"),
+])
+def test_unknown_activation_names_list_the_valid_ones(mg, make):
+    with pytest.raises(ValueError, match="choose one of 'linear', 'relu', 'sigmoid', 'tanh'"):
+        make(mg.nn)
+
+
+def test_layer_returns_a_value_for_one_neuron_and_a_list_otherwise(mg):
+    Value = mg.engine.Value
+    assert isinstance(mg.nn.Layer(2, 1)([1.0, 2.0]), Value)
+    out = mg.nn.Layer(2, 3)([1.0, 2.0])
+    assert isinstance(out, list) and len(out) == 3 and all(isinstance(v, Value) for v in out)
+
+
+def test_wrong_number_of_inputs_is_an_error(mg):
+    with pytest.raises(ValueError, match="takes 3 inputs, got 2"):
+        mg.nn.Neuron(3)([1.0, 2.0])
+
+
+def test_zero_grad_resets_every_parameter(mg):
+    model = mg.nn.MLP(2, [3, 1])
+    model([1.0, -1.0]).backward()
+    assert any(p.grad != 0.0 for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad == 0.0 for p in model.parameters())
+
+
+def test_neuron_gradient_by_hand(mg):
+    # o = tanh(w.x + b) with w = (0.5, -1), x = (2, 1), b = 0: sum = 0, o = 0, do/dsum = 1,
+    # so do/dw_i = x_i, do/db = 1, do/dx_i = w_i
+    Value = mg.engine.Value
+    n = mg.nn.Neuron(2)
+    n.w[0].data, n.w[1].data = 0.5, -1.0
+    x = [Value(2.0), Value(1.0)]
+    o = n(x)
+    o.backward()
+    assert o.data == 0.0
+    assert [w.grad for w in n.w] == [2.0, 1.0] and n.b.grad == 1.0
+    assert [xi.grad for xi in x] == [0.5, -1.0]
+
+
+# ---------------------------------------------------------------- training
+
+
+def train_one_neuron(mg, seed, epochs=20):
+    """The chapter's loop, exactly as printed there."""
+    Value, Neuron = mg.engine.Value, mg.nn.Neuron
+    random.seed(seed)
+    xs = [[Value(2.0), Value(3.0)], [Value(1.0), Value(-1.0)]]
+    ys = [Value(1.0), Value(-1.0)]
+    n = Neuron(2)
+    losses = []
+    for epoch in range(epochs):
+        ypred = [n(x) for x in xs]
+        loss = sum((yout - yt)**2 for yout, yt in zip(ypred, ys))
+        for p in n.parameters(): p.grad = 0  # noqa: E701
+        loss.backward()
+        for p in n.parameters(): p.data -= 0.1 * p.grad  # noqa: E701
+        losses.append(loss.data)
+    return losses
+
+
+def test_one_neuron_learns(mg):
+    losses = train_one_neuron(mg, seed=0)
+    # measured: about 1.37 -> 0.0125; bounds with a wide margin
+    assert losses[0] > 0.5
+    assert losses[-1] < 0.05 and losses[-1] < losses[0] / 20
+    assert all(b <= a for a, b in zip(losses, losses[1:]))  # steadily down
+
+
+def test_a_saturated_neuron_barely_learns(mg):
+    # seed 4: the first example's weighted sum is -3.44, tanh = -0.998 against a target of +1;
+    # 1 - tanh^2 = 0.004, so the gradient is tiny (the chapter explains this)
+    losses = train_one_neuron(mg, seed=4)
+    assert losses[-1] > 3.0
+
+
+XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+YS = [1.0, -1.0, -1.0, 1.0]
+
+
+def train_mlp(mg, seed, steps=50, lr=0.1, scale=1.0):
+    random.seed(seed)
+    model = mg.nn.MLP(3, [4, 4, 1])
+    losses = []
+    for _ in range(steps):
+        loss = sum((model(x) - y) ** 2 for x, y in zip(XS, YS)) * scale
+        model.zero_grad()
+        loss.backward()
+        for p in model.parameters():
+            p.data -= lr * p.grad
+        losses.append(loss.data)
+    return model, losses
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_mlp_learns_the_four_examples(mg, seed):
+    # every one of seeds 0-19 was measured to pass (worst: seed 12 crosses 0.05 at step 20)
+    _, losses = train_mlp(mg, seed)
+    assert min(losses) < 0.05
+
+
+def test_mlp_predictions_have_the_right_signs(mg):
+    model, _ = train_mlp(mg, seed=1)
+    assert [math.copysign(1, model(x).data) for x in XS] == YS
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def run_cli(mg, *args):
+    env = dict(os.environ, PYTHONPATH=str(mg.folder))
+    return subprocess.run([sys.executable, "-m", "micrograd", *args], capture_output=True, text=True,
+                          env=env, cwd=mg.folder, timeout=60)
+
+
+def test_cli_demo_trains_and_prints_each_epoch(mg):
+    result = run_cli(mg, "demo")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 20
+    losses = [float(line.split()[-1]) for line in lines]
+    assert losses[-1] < losses[0] / 20
+    assert run_cli(mg, "demo").stdout == result.stdout  # seeded: the same every time
+
+
+def test_cli_demo_options(mg):
+    result = run_cli(mg, "demo", "--epochs", "3", "--seed", "5", "--lr", "0.05")
+    assert result.returncode == 0 and len(result.stdout.strip().splitlines()) == 3
+
+
+def test_cli_help(mg):
+    result = run_cli(mg, "--help")
+    assert result.returncode == 0 and "demo" in result.stdout and "usage: micrograd" in result.stdout
+    result = run_cli(mg, "demo", "--help")
+    assert result.returncode == 0 and "--epochs" in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    ((), "required: COMMAND"),
+    (("fly",), "invalid choice: 'fly'"),
+    (("demo", "--epochs", "0"), "must be at least 1, got 0"),
+    (("demo", "--epochs", "many"), "expected a whole number, got 'many'"),
+    (("demo", "--lr", "fast"), "invalid float value: 'fast'"),
+])
+def test_cli_bad_arguments_exit_2_with_a_message(mg, args, message):
+    result = run_cli(mg, *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_main_is_callable_with_argv(mg, capsys):
+    # load this snapshot's __main__.py as an ordinary module (so its script guard does not run)
+    saved = {n: m for n, m in sys.modules.items() if n == "micrograd" or n.startswith("micrograd.")}
+    for name in saved:
+        del sys.modules[name]
+    sys.path.insert(0, str(mg.folder))
+    try:
+        spec = importlib.util.spec_from_file_location("mg_cli_under_test", mg.folder / "micrograd" / "__main__.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        assert module.main(["demo", "--epochs", "2"]) == 0
+    finally:
+        sys.path.remove(str(mg.folder))
+        for name in [n for n in sys.modules if n == "micrograd" or n.startswith("micrograd.")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2
+
+
+def test_package_exports(mg):
+    for name in ("Value", "draw_dot", "Module", "Neuron", "Layer", "MLP"):
+        assert name in mg.package.__all__ and hasattr(mg.package, name)
+
+
+# ---------------------------------------------------------------- the chapter's exercises
+
+
+def test_exercise_mean_squared_error(mg):
+    _, summed = train_mlp(mg, seed=1)
+    _, mean = train_mlp(mg, seed=1, scale=0.25)
+    assert 4 * mean[-1] > 3 * summed[-1]  # several times higher on the same scale
+    _, fast_mean = train_mlp(mg, seed=1, scale=0.25, lr=0.4)
+    assert [4 * m for m in fast_mean] == pytest.approx(summed, rel=1e-9)  # the very same steps
+
+
+def test_exercise_one_neuron_hidden_layer(mg):
+    model = mg.nn.MLP(2, [1, 3, 1])
+    assert len(model.parameters()) == 1 * 3 + 3 * 2 + 1 * 4  # 13
+    assert isinstance(model([1.0, 2.0]), mg.engine.Value)
