@@ -21,6 +21,16 @@ def central_difference(f, point, i, h=1e-6):
     return (f(up) - f(down)) / (2 * h)
 
 
+_chapter_seven_results = {}
+
+
+def chapter_seven(snapshot_root, key, compute):
+    """compute(folder of chapter 7's snapshot), once per test session: it is the same for every snapshot."""
+    if key not in _chapter_seven_results:
+        _chapter_seven_results[key] = compute(snapshot_folder("book/07-operations.md", snapshot_root))
+    return _chapter_seven_results[key]
+
+
 # ---------------------------------------------------------------- depth and memory
 
 
@@ -61,10 +71,13 @@ def test_a_chain_of_products_takes_at_most_150_bytes_a_node(mg):
     assert graph_bytes_per_node(build) <= 150
 
 
-def test_the_demo_graph_takes_at_most_150_bytes_a_node(mg):
-    model = bench.new_model(mg)
-    X, y = bench.make_moons()
-    assert graph_bytes_per_node(lambda: bench.loss_of(mg.engine.Value, model, X, y)) <= 150
+def test_the_demo_graph_takes_a_tenth_of_chapter_seven_memory(mg, snapshot_root):
+    # Bytes for one step's graph, measured in a fresh subprocess for each engine
+    # (tracemalloc in this process would be skewed by objects freed earlier).
+    simple = chapter_seven(snapshot_root, "memory", lambda folder: bench.run_worker(folder, steps=1, memory=True))
+    fast = bench.run_worker(mg.folder, steps=1, memory=True)
+    assert fast["graph_bytes"] * 10 <= simple["graph_bytes"]
+    assert fast["nodes"] * 5 <= simple["nodes"]
 
 
 def test_a_value_has_no_instance_dictionary(mg):
@@ -98,16 +111,20 @@ def test_a_trained_graph_leaves_no_reference_cycles_for_the_collector(mg):
 # ---------------------------------------------------------------- the same numbers as chapter 7
 
 
-def test_the_demo_losses_equal_chapter_seven_engine(mg, snapshot_root):
-    simple = load_package(snapshot_folder("book/07-operations.md", snapshot_root))
+def demo_losses(package, steps=4):
     X, y = bench.make_moons(n=40)
-    losses = {}
-    for name, package in (("simple", simple), ("fast", mg)):
-        model = bench.new_model(package)
-        losses[name] = [bench.train_step(package, model, X, y, k) for k in range(4)]
+    model = bench.new_model(package)
+    return [bench.train_step(package, model, X, y, k) for k in range(steps)]
+
+
+def test_the_demo_losses_equal_chapter_seven_engine(mg, snapshot_root):
+    losses = {
+        "simple": chapter_seven(snapshot_root, "losses", lambda folder: demo_losses(load_package(folder))),
+        "fast": demo_losses(mg),
+    }
     for a, b in zip(losses["simple"], losses["fast"]):
         assert b == pytest.approx(a, rel=1e-9, abs=0)
-    assert losses["fast"][-1] < losses["fast"][0]  # and it is learning
+    assert len(set(losses["fast"])) == 4  # the parameters really moved between steps
 
 
 def test_a_neuron_is_one_node_for_its_weighted_sum(mg):
