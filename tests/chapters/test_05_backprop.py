@@ -77,6 +77,36 @@ def test_a_value_reached_along_two_paths(mg):
     assert (f.data, a.grad, b.grad) == (-6.0, -3.0, -8.0)
 
 
+def test_subtraction_negation_and_reflected_forms_by_hand(mg):
+    Value = mg.engine.Value
+    # a - b: d/da = 1, d/db = -1
+    a, b = Value(5.0), Value(2.0)
+    d = a - b
+    d.backward()
+    assert (d.data, a.grad, b.grad) == (3.0, 1.0, -1.0)
+    # -a: d/da = -1
+    a = Value(5.0)
+    n = -a
+    n.backward()
+    assert (n.data, a.grad) == (-5.0, -1.0)
+    # 3 * a + 2: d/da = 3; a - 4 (number on the right): d/da = 1
+    a = Value(5.0)
+    r = 3 * a + 2
+    r.backward()
+    assert (r.data, a.grad) == (17.0, 3.0)
+    a = Value(5.0)
+    (a - 4).backward()
+    assert a.grad == 1.0
+
+
+def test_power_by_hand_through_backward(mg):
+    # (x^2 + 1)^-1 at x = 1: value 1/2; d/dx = -(x^2 + 1)^-2 * 2x = -1/4 * 2 = -0.5
+    x = mg.engine.Value(1.0)
+    y = (x**2 + 1) ** -1
+    y.backward()
+    assert (y.data, x.grad) == (0.5, -0.5)
+
+
 def test_backward_seeds_one_and_leaves_have_grads_of_the_right_type(mg):
     Value = mg.engine.Value
     x = Value(5.0)
@@ -124,11 +154,11 @@ def test_backward_of_a_very_deep_chain_at_the_default_recursion_limit(mg):
 
 
 def test_deep_multiplication_chain(mg):
-    # y = x * 1.0001^n (alternating to keep it bounded): dy/dx = product of the factors
+    # y = x * (1.0001 * 1/1.0001)^10000: dy/dx = the product of the factors, 1 up to rounding
     Value = mg.engine.Value
     x = Value(1.0)
     y = x
-    for i in range(100_000):
+    for i in range(20_000):
         y = y * (1.0001 if i % 2 else 1 / 1.0001)
     y.backward()
     assert x.grad == pytest.approx(1.0, rel=1e-9)

@@ -1,0 +1,328 @@
+"""Chapter 7, Fan-out, accumulation and new operations: exp, log, division, reflected forms.
+
+Expected values come from hand derivations (in comments), central finite
+differences, or PyTorch in float64.
+"""
+import math
+import os
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+pytestmark = pytest.mark.since("07-operations")
+
+SETTINGS = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+
+
+def need_torch():
+    """torch must be there in CI; locally a missing torch skips the cross-checks."""
+    if os.environ.get("CI"):
+        import torch
+        return torch
+    return pytest.importorskip("torch")
+
+
+def grads_of(fn, *values):
+    out = fn(*values)
+    out.backward()
+    return out.data, [v.grad for v in values]
+
+
+# ---------------------------------------------------------------- fan-out and accumulation
+
+
+def test_a_plus_a(mg):
+    # b = a + a = 2a, db/da = 2: both operands' contributions must be added
+    a = mg.engine.Value(-1.5)
+    b = a + a
+    b.backward()
+    assert b.data == -3.0 and a.grad == 2.0
+
+
+def test_a_times_a(mg):
+    # a * a = a^2, d/da = 2a = 6 at a = 3: the product rule's two terms a + a
+    a = mg.engine.Value(3.0)
+    (a * a).backward()
+    assert a.grad == 6.0
+
+
+def test_two_paths(mg):
+    # f = (a*b)*(a+b) at a = -2, b = 3: df/da = b(a+b) + ab = 3 - 6 = -3, df/db = a(a+b) + ab = -8
+    Value = mg.engine.Value
+    f, (da, db) = grads_of(lambda a, b: (a * b) * (a + b), Value(-2.0), Value(3.0))
+    assert (f, da, db) == (-6.0, -3.0, -8.0)
+
+
+def test_one_input_feeding_many_neurons(mg):
+    # y = sum_k w_k * x: dy/dx = sum_k w_k = 0.5 - 1 + 2 = 1.5
+    Value = mg.engine.Value
+    x = Value(4.0)
+    y = sum(w * x for w in (0.5, -1.0, 2.0))
+    y.backward()
+    assert x.grad == 1.5
+
+
+# ---------------------------------------------------------------- the new operations by hand
+
+
+def local_grads(out):
+    out.grad = 1.0
+    out._backward()
+    return [child.grad for child in out._prev]
+
+
+def test_exp(mg):
+    Value = mg.engine.Value
+    # exp(0) = 1, d exp/dx = exp(x) = 1; at ln 2: exp = 2, derivative 2
+    assert Value(0.0).exp().data == 1.0 and local_grads(Value(0.0).exp()) == [1.0]
+    e = Value(math.log(2.0)).exp()
+    assert e.data == pytest.approx(2.0, rel=1e-15) and local_grads(e) == [pytest.approx(2.0, rel=1e-15)]
+
+
+def test_exp_overflow_is_reported(mg):
+    with pytest.raises(OverflowError):
+        mg.engine.Value(1000.0).exp()
+
+
+def test_log(mg):
+    Value = mg.engine.Value
+    # log(e) = 1, d log/dx = 1/x = 1/e; log(4) = 2 log 2, derivative 1/4
+    v = Value(math.e).log()
+    assert v.data == 1.0 and local_grads(v) == [pytest.approx(1 / math.e, rel=1e-15)]
+    assert local_grads(Value(4.0).log()) == [0.25]
+
+
+@pytest.mark.parametrize("x", [0.0, -0.0, -1.0, -1e-300])
+def test_log_of_a_non_positive_number_is_a_value_error(mg, x):
+    with pytest.raises(ValueError, match="log is defined only for positive numbers"):
+        mg.engine.Value(x).log()
+
+
+def test_division(mg):
+    Value = mg.engine.Value
+    # a/b: d/da = 1/b, d/db = -a/b^2. a = 3, b = -2: 1/b = -0.5, -a/b^2 = -0.75
+    q, (da, db) = grads_of(lambda a, b: a / b, Value(3.0), Value(-2.0))
+    assert (q, da, db) == (-1.5, -0.5, -0.75)
+
+
+def test_reflected_subtraction_and_division(mg):
+    Value = mg.engine.Value
+    # 1 - v: value -2 at v = 3, derivative -1
+    r, (dv,) = grads_of(lambda v: 1 - v, Value(3.0))
+    assert (r, dv) == (-2.0, -1.0)
+    # 1 / v = v^-1: value 0.25 at v = 4, derivative -1/v^2 = -1/16
+    r, (dv,) = grads_of(lambda v: 1 / v, Value(4.0))
+    assert (r, dv) == (0.25, -0.0625)
+    # 2 * v and 2 + v keep working
+    assert (2 * Value(3.0)).data == 6.0 and (2 + Value(3.0)).data == 5.0
+
+
+@pytest.mark.parametrize("divide", [
+    lambda V: V(1.0) / 0,
+    lambda V: V(1.0) / 0.0,
+    lambda V: V(1.0) / V(0.0),
+    lambda V: 1 / V(0.0),
+    lambda V: V(0.0) / V(-0.0),
+])
+def test_division_by_zero(mg, divide):
+    with pytest.raises(ZeroDivisionError, match="by zero"):
+        divide(mg.engine.Value)
+
+
+def test_bad_operands_for_the_new_operations(mg):
+    Value = mg.engine.Value
+    with pytest.raises(TypeError):
+        Value(1.0) / "2"
+    with pytest.raises(TypeError):
+        None - Value(1.0)
+    with pytest.raises(TypeError, match="exponent"):
+        Value(2.0) ** Value(2.0)
+
+
+# ---------------------------------------------------------------- numerical checks of every operation
+
+
+def central_difference(f, point, i, h=1e-6):
+    up, down = list(point), list(point)
+    up[i] += h
+    down[i] -= h
+    return (f(up) - f(down)) / (2 * h)
+
+
+def check_against_finite_differences(mg, fn, point, rel=1e-5, abs_=1e-6):
+    Value = mg.engine.Value
+    inputs = [Value(x) for x in point]
+    fn(*inputs).backward()
+    for i, v in enumerate(inputs):
+        numeric = central_difference(lambda p: fn(*[Value(x) for x in p]).data, point, i)
+        assert math.isclose(v.grad, numeric, rel_tol=rel, abs_tol=abs_), (i, v.grad, numeric)
+
+
+smooth = st.floats(-4, 4)
+nonzero = st.one_of(st.floats(-4, -0.2), st.floats(0.2, 4))
+positive = st.floats(0.05, 20)
+
+EVERY_OPERATION = {
+    "add": (lambda a, b: a + b, [smooth, smooth]),
+    "mul": (lambda a, b: a * b, [smooth, smooth]),
+    "sub": (lambda a, b: a - b, [smooth, smooth]),
+    "div": (lambda a, b: a / b, [smooth, nonzero]),
+    "neg": (lambda a: -a, [smooth]),
+    "radd": (lambda a: 3 + a, [smooth]),
+    "rmul": (lambda a: 3 * a, [smooth]),
+    "rsub": (lambda a: 1 - a, [smooth]),
+    "rtruediv": (lambda a: 1 / a, [nonzero]),
+    "pow int": (lambda a: a**3, [smooth]),
+    "pow negative": (lambda a: a**-2, [nonzero]),
+    "pow float": (lambda a: a**1.5, [positive]),
+    "tanh": (lambda a: a.tanh(), [smooth]),
+    "relu": (lambda a: a.relu(), [nonzero]),  # away from the kink at 0
+    "sigmoid": (lambda a: a.sigmoid(), [st.floats(-20, 20)]),
+    "exp": (lambda a: a.exp(), [smooth]),
+    "log": (lambda a: a.log(), [positive]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EVERY_OPERATION))
+def test_every_operation_matches_finite_differences(mg, name):
+    fn, strategies = EVERY_OPERATION[name]
+
+    @SETTINGS
+    @given(st.tuples(*strategies))
+    def check(point):
+        check_against_finite_differences(mg, fn, point)
+
+    check()
+
+
+# Random expressions over every operation. Each operation is written so that it works on
+# Values and torch tensors alike and is defined everywhere (log and division get positive
+# arguments, exp a bounded one); relu's kink is avoided with assume().
+GRAPH_OPS = {
+    "add": (2, lambda a, b: a + b),
+    "mul": (2, lambda a, b: a * b),
+    "sub": (2, lambda a, b: a - b),
+    "div": (2, lambda a, b: a / (1 + b * b)),
+    "rsub": (1, lambda a: 1 - a),
+    "rdiv": (1, lambda a: 2 / (1.5 + a.tanh())),
+    "neg": (1, lambda a: -a),
+    "tanh": (1, lambda a: a.tanh()),
+    "sigmoid": (1, lambda a: a.sigmoid()),
+    "relu": (1, lambda a: a.relu()),
+    "exp": (1, lambda a: a.tanh().exp()),
+    "log": (1, lambda a: (a * a + 0.5).log()),
+    "pow": (1, lambda a: (a * a + 1) ** 0.5),
+}
+
+steps = st.lists(
+    st.tuples(st.sampled_from(sorted(GRAPH_OPS)), st.integers(0, 10**6), st.integers(0, 10**6)),
+    min_size=1,
+    max_size=8,
+)
+points = st.lists(st.floats(-2, 2), min_size=3, max_size=3)
+
+
+def run_program(program, inputs):
+    nodes = list(inputs)
+    relu_inputs = []
+    for name, i, j in program:
+        arity, fn = GRAPH_OPS[name]
+        args = [nodes[i % len(nodes)], nodes[j % len(nodes)]][:arity]
+        if name == "relu":
+            relu_inputs.append(args[0])
+        nodes.append(fn(*args))
+    total = nodes[0]
+    for node in nodes[1:]:
+        total = total + node
+    return total, nodes, relu_inputs
+
+
+def usable(mg, program, point):
+    """Reject points near relu's kink or where values grow too large to difference accurately."""
+    _, nodes, relu_inputs = run_program(program, [mg.engine.Value(x) for x in point])
+    return all(abs(v.data) > 1e-3 for v in relu_inputs) and max(abs(n.data) for n in nodes) < 1e4
+
+
+@SETTINGS
+@given(program=steps, point=points)
+def test_random_graphs_of_every_operation_match_finite_differences(mg, program, point):
+    assume(usable(mg, program, point))
+    fn = lambda *xs: run_program(program, xs)[0]  # noqa: E731
+    check_against_finite_differences(mg, fn, point, rel=1e-4, abs_=1e-5)
+
+
+@SETTINGS
+@given(program=steps, point=points)
+def test_random_graphs_of_every_operation_agree_with_pytorch(mg, program, point):
+    torch = need_torch()
+    assume(usable(mg, program, point))
+    inputs = [mg.engine.Value(x) for x in point]
+    out = run_program(program, inputs)[0]
+    out.backward()
+    tensors = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in point]
+    expected = run_program(program, tensors)[0]
+    expected.backward()
+    assert out.data == pytest.approx(expected.item(), rel=1e-9, abs=1e-9)
+    for v, t in zip(inputs, tensors):
+        assert v.grad == pytest.approx(0.0 if t.grad is None else t.grad.item(), rel=1e-9, abs=1e-9)
+
+
+def chapter_expression(x, y, z):
+    """The expression of the chapter's numerical check (works on Values and tensors)."""
+    return ((x * y).tanh() + (z / x).exp() - (y ** 2 + 1).log() + (1 - x).sigmoid() * z.relu()) / (2 - y)
+
+
+def test_the_chapter_expression_agrees_with_pytorch(mg):
+    torch = need_torch()
+    point = [0.7, -1.3, 0.4]
+    inputs = [mg.engine.Value(x) for x in point]
+    out = chapter_expression(*inputs)
+    out.backward()
+    tensors = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in point]
+    expected = chapter_expression(*tensors)
+    expected.backward()
+    assert out.data == pytest.approx(expected.item(), rel=1e-12)
+    assert [v.grad for v in inputs] == pytest.approx([t.grad.item() for t in tensors], rel=1e-12)
+
+
+@pytest.mark.parametrize("x", [-1000.0, -50.0, 0.0, 50.0, 1000.0])
+def test_tanh_and_sigmoid_agree_with_pytorch_at_extremes(mg, x):
+    torch = need_torch()
+    for op in ("tanh", "sigmoid"):
+        v = mg.engine.Value(x)
+        out = getattr(v, op)()
+        out.backward()
+        t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+        expected = getattr(t, op)()
+        expected.backward()
+        assert math.isfinite(out.data) and math.isfinite(v.grad)
+        assert out.data == pytest.approx(expected.item(), rel=1e-12, abs=1e-300), op
+        assert v.grad == pytest.approx(t.grad.item(), rel=1e-9, abs=1e-300), op
+
+
+# ---------------------------------------------------------------- the chapter's exercises
+
+
+def test_exercise_softplus(mg):
+    def softplus(v):  # the solution
+        return (1 + v.exp()).log()
+
+    Value = mg.engine.Value
+    v = Value(0.3)
+    out = softplus(v)
+    out.backward()
+    assert out.data == pytest.approx(math.log1p(math.exp(0.3)), rel=1e-15)
+    # d/dx ln(1 + e^x) = e^x / (1 + e^x) = sigmoid(x)
+    assert v.grad == pytest.approx(1 / (1 + math.exp(-0.3)), rel=1e-14)
+    assert v.grad == pytest.approx(Value(0.3).sigmoid().data, rel=1e-14)
+
+
+def test_exercise_fan_out_in_a_loop(mg):
+    # y = x^4 = 16 and dy/dx = 4 x^3 = 32 at x = 2
+    x = mg.engine.Value(2.0)
+    y = x
+    for _ in range(3):
+        y = y * x
+    y.backward()
+    assert (y.data, x.grad) == (16.0, 32.0)
