@@ -13,11 +13,11 @@ with the learning rate ``1 - 0.9 * k / 100`` at step k. Two packages run it:
 
 Each engine runs in its own subprocess (the two packages are both called
 ``micrograd``), alternating simple, fast, simple, fast... for ``--repeat``
-rounds so that a busy machine slows both alike. The report gives seconds per
-training step (median over the rounds), graph nodes per step, microseconds per
-node, bytes per node of one step's graph (tracemalloc), the peak memory of one
-step, the speed-up, and whether the two engines' losses agree, step by step,
-within 1e-9 relative.
+rounds so that a busy machine slows both alike. The report gives CPU seconds
+per training step (median over the rounds), graph nodes per step,
+microseconds per node, bytes per node and in all of one step's graph
+(tracemalloc), the peak memory of one step, the speed-up, and whether the two
+engines' losses agree, step by step, within 1e-9 relative.
 
 Usage::
 
@@ -234,18 +234,23 @@ def compare(simple_folder: Path, fast_folder: Path, steps: int, slow_steps: int,
 
 
 def format_report(report: dict) -> str:
-    rows = [("", "chapter 7", "final"),
-            ("seconds per step", *(f"{report[n]['seconds_per_step']:.4f}" for n in ("simple", "fast"))),
-            ("graph nodes per step", *(f"{report[n]['nodes_per_step']:,}" for n in ("simple", "fast"))),
-            ("microseconds per node", *(f"{report[n]['us_per_node']:.2f}" for n in ("simple", "fast"))),
-            ("bytes per node", *(f"{report[n]['bytes_per_node']:.0f}" for n in ("simple", "fast"))),
-            ("graph of one step (MB)", *(f"{report[n]['graph_bytes'] / 1e6:.2f}" for n in ("simple", "fast"))),
-            ("peak memory of a step (MB)", *(f"{report[n]['peak_bytes'] / 1e6:.2f}" for n in ("simple", "fast")))]
+    def row(label, fmt, value):
+        cells = (format(value(report[name]), fmt) for name in ("simple", "fast"))
+        return (label, *cells)
+
+    rows = [
+        ("", "chapter 7", "fast"),
+        row("CPU seconds per step", ".4f", lambda r: r["seconds_per_step"]),
+        row("graph nodes per step", ",", lambda r: r["nodes_per_step"]),
+        row("microseconds per node", ".2f", lambda r: r["us_per_node"]),
+        row("bytes per node", ".0f", lambda r: r["bytes_per_node"]),
+        row("graph of one step (MB)", ".2f", lambda r: r["graph_bytes"] / 1e6),
+        row("peak memory of a step (MB)", ".2f", lambda r: r["peak_bytes"] / 1e6),
+    ]
     width = max(len(r[0]) for r in rows)
     lines = [f"{label:<{width}}  {a:>12}  {b:>12}" for label, a, b in rows]
-    lines.append(f"speed-up: {report['speedup']:.1f}x "
-                 f"(median of {report['repeat']} rounds; chapter 7: {report['slow_steps']} steps a round, "
-                 f"final: {report['steps']})")
+    lines.append(f"speed-up: {report['speedup']:.1f}x (median of {report['repeat']} rounds; "
+                 f"chapter 7: {report['slow_steps']} steps a round, fast: {report['steps']})")
     verdict = "agree" if report["losses_agree"] else "DISAGREE"
     lines.append(f"losses over the first {report['compared_steps']} steps {verdict}: worst relative "
                  f"difference {report['worst_relative_difference']:.1e} (tolerance {TOLERANCE:.0e})")
@@ -253,9 +258,10 @@ def format_report(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Time the final engine against chapter 7's on the moons demo.")
+    parser = argparse.ArgumentParser(description="Time the fast engine against chapter 7's on the moons demo.")
     parser.add_argument("--steps", type=int, default=100, help="training steps a round for the final engine")
-    parser.add_argument("--slow-steps", type=int, default=5, help="training steps a round for chapter 7's engine")
+    parser.add_argument("--slow-steps", type=int, default=5,
+                        help="training steps a round for chapter 7's engine")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the report gives the median")
     parser.add_argument("--fast", metavar="DIR", default=str(ROOT), help="folder holding the fast micrograd/")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -74,7 +74,8 @@ def test_a_chain_of_products_takes_at_most_150_bytes_a_node(mg):
 def test_the_demo_graph_takes_a_tenth_of_chapter_seven_memory(mg, snapshot_root):
     # Bytes for one step's graph, measured in a fresh subprocess for each engine
     # (tracemalloc in this process would be skewed by objects freed earlier).
-    simple = chapter_seven(snapshot_root, "memory", lambda folder: bench.run_worker(folder, steps=1, memory=True))
+    simple = chapter_seven(snapshot_root, "memory",
+                           lambda folder: bench.run_worker(folder, steps=1, memory=True))
     fast = bench.run_worker(mg.folder, steps=1, memory=True)
     assert fast["graph_bytes"] * 10 <= simple["graph_bytes"]
     assert fast["nodes"] * 5 <= simple["nodes"]
