@@ -133,8 +133,8 @@ def test_the_demo_losses_equal_chapter_seven_engine(mg, snapshot_root):
         "simple": chapter_seven(snapshot_root, "losses", lambda folder: demo_losses(load_package(folder))),
         "fast": demo_losses(mg),
     }
-    for a, b in zip(losses["simple"], losses["fast"]):
-        assert b == pytest.approx(a, rel=1e-9, abs=0)
+    # The target is agreement within 1e-9; the same rules run in the same order, so they are identical.
+    assert losses["fast"] == losses["simple"]
     assert len(set(losses["fast"])) == 4  # the parameters really moved between steps
 
 
