@@ -84,11 +84,13 @@ def loss_of(Value, model, X, y):
 
 
 def new_model(package):
+    """The demo's network, its weights drawn from a fixed seed (Neuron uses the global random)."""
     random.seed(MODEL_SEED)
     return package.nn.MLP(2, [16, 16, 1], activation="relu", output_activation="linear")
 
 
 def zero_grad(model):
+    """model.zero_grad(), written out so that it works on any version of the package."""
     for p in model.parameters():
         p.grad = 0.0
 
