@@ -1,0 +1,247 @@
+"""Chapter 8, Making it fast: the same numbers as chapter 7's engine, in less time and memory."""
+import gc
+import math
+import os
+import random
+import sys
+import tracemalloc
+from fractions import Fraction
+
+import pytest
+
+import bench  # tools/bench.py (conftest puts tools/ on the path)
+from conftest import load_package, snapshot_folder
+
+pytestmark = pytest.mark.since("08-fast")
+
+
+def need_torch():
+    """torch must be there in CI; locally a missing torch skips the cross-check."""
+    if os.environ.get("CI"):
+        import torch
+
+        return torch
+    return pytest.importorskip("torch")
+
+
+def central_difference(f, point, i, h=1e-6):
+    up, down = list(point), list(point)
+    up[i] += h
+    down[i] -= h
+    return (f(up) - f(down)) / (2 * h)
+
+
+_chapter_seven_results = {}
+
+
+def chapter_seven(snapshot_root, key, compute):
+    """compute(folder of chapter 7's snapshot), once per test session: it is the same for every snapshot."""
+    if key not in _chapter_seven_results:
+        _chapter_seven_results[key] = compute(snapshot_folder("book/07-operations.md", snapshot_root))
+    return _chapter_seven_results[key]
+
+
+# ---------------------------------------------------------------- depth and memory
+
+
+def test_a_million_node_chain_backpropagates_at_the_default_recursion_limit(mg):
+    assert sys.getrecursionlimit() <= 10_000  # nothing raised it behind our back
+    Value = mg.engine.Value
+    x, c = Value(0.5), Value(1.0)
+    y = x
+    for _ in range(1_000_000):
+        y = y + c
+    y.backward()
+    # y = x + 10^6 c: dy/dx = 1 and dy/dc = 10^6 (adding 1.0 a million times is exact in floats)
+    assert x.grad == 1.0
+    assert c.grad == 1_000_000.0
+    assert y.data == 1_000_000.5
+
+
+def graph_bytes_per_node(build):
+    tracemalloc.start()
+    try:
+        root = build()
+        used, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return used / bench.graph_nodes(root)
+
+
+def test_a_chain_of_products_takes_at_most_150_bytes_a_node(mg):
+    Value = mg.engine.Value
+    c = Value(1.000001)
+
+    def build():
+        y = Value(1.0)
+        for _ in range(50_000):
+            y = y * c
+        return y
+
+    assert graph_bytes_per_node(build) <= 150
+
+
+def test_the_demo_graph_takes_a_tenth_of_chapter_seven_memory(mg, snapshot_root):
+    # Bytes for one step's graph, measured in a fresh subprocess for each engine
+    # (tracemalloc in this process would be skewed by objects freed earlier).
+    simple = chapter_seven(snapshot_root, "memory",
+                           lambda folder: bench.run_worker(folder, steps=1, memory=True))
+    fast = bench.run_worker(mg.folder, steps=1, memory=True)
+    assert fast["graph_bytes"] * 10 <= simple["graph_bytes"]
+    assert fast["nodes"] * 5 <= simple["nodes"]
+
+
+def test_a_value_has_no_instance_dictionary(mg):
+    v = mg.engine.Value(1.0) * 2
+    assert not hasattr(v, "__dict__")
+    with pytest.raises(AttributeError):
+        v.label = "v"
+
+
+def test_a_trained_graph_leaves_no_reference_cycles_for_the_collector(mg):
+    # With the collector off, a graph must vanish by reference counting alone:
+    # the next collection then finds nothing unreachable to free.
+    model = mg.nn.MLP(3, [4, 4, 1], activation="relu", output_activation="linear")
+    Value = mg.engine.Value
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            loss = sum((model([Value(0.5), -1.0, 2.0]) - 1.0) ** 2 for _ in range(5))
+            loss = (loss / 5).tanh().exp().log() + loss.sigmoid()
+            model.zero_grad()
+            loss.backward()
+            del loss
+        assert gc.collect() == 0
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# ---------------------------------------------------------------- the same numbers as chapter 7
+
+
+def demo_losses(package, steps=4):
+    X, y = bench.make_moons(n=40)
+    model = bench.new_model(package)
+    return [bench.train_step(package, model, X, y, k) for k in range(steps)]
+
+
+def test_the_demo_losses_equal_chapter_seven_engine(mg, snapshot_root):
+    losses = {
+        "simple": chapter_seven(snapshot_root, "losses", lambda folder: demo_losses(load_package(folder))),
+        "fast": demo_losses(mg),
+    }
+    # The target is agreement within 1e-9; the same rules run in the same order, so they are identical.
+    assert losses["fast"] == losses["simple"]
+    assert len(set(losses["fast"])) == 4  # the parameters really moved between steps
+
+
+def test_a_neuron_is_one_node_for_its_weighted_sum(mg):
+    random.seed(3)
+    neuron = mg.nn.Neuron(16, activation="relu")
+    out = neuron([mg.engine.Value(0.1 * i) for i in range(16)])
+    (total,) = out._prev
+    assert out._op == "relu" and total._op == "dot"
+    # bias, 16 weights and 16 inputs, all leaves: 1 + 16 + 16 + the two nodes themselves
+    assert bench.graph_nodes(out) == 35
+
+
+# ---------------------------------------------------------------- the weighted-sum node
+
+
+def test_weighted_sum_equals_the_left_to_right_float_sum(mg):
+    # The same roundings as b + w1 x1 + w2 x2 + ... evaluated left to right in plain floats.
+    rng = random.Random(5)
+    Value = mg.engine.Value
+    for n in (0, 1, 2, 7, 33):
+        w = [rng.uniform(-3, 3) for _ in range(n)]
+        x = [rng.uniform(-3, 3) for _ in range(n)]
+        b = rng.uniform(-1, 1)
+        expected = b
+        for wi, xi in zip(w, x):
+            expected = expected + wi * xi
+        out = Value.weighted_sum([Value(v) for v in w], [Value(v) for v in x], Value(b))
+        assert out.data == expected
+
+
+def test_weighted_sum_gradients_match_central_differences(mg):
+    Value = mg.engine.Value
+    rng = random.Random(11)
+    n = 5
+    point = [rng.uniform(-2, 2) for _ in range(2 * n + 1)]  # w1..wn, x1..xn, b
+
+    def f(p):  # tanh(b + sum w_i x_i), in plain floats
+        return math.tanh(p[2 * n] + sum(p[i] * p[n + i] for i in range(n)))
+
+    values = [Value(v) for v in point]
+    out = Value.weighted_sum(values[:n], values[n : 2 * n], values[2 * n]).tanh()
+    out.backward()
+    for i, v in enumerate(values):
+        assert v.grad == pytest.approx(central_difference(f, point, i), rel=1e-6, abs=1e-9)
+
+
+def test_weighted_sum_gradients_match_pytorch(mg):
+    torch = need_torch()
+    Value = mg.engine.Value
+    rng = random.Random(17)
+    w, x = [rng.uniform(-2, 2) for _ in range(8)], [rng.uniform(-2, 2) for _ in range(8)]
+    b = 0.25
+    tw = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+    (torch.sigmoid(tb + (tw * tx).sum()) * 3).backward()
+    vw, vx, vb = [Value(v) for v in w], [Value(v) for v in x], Value(b)
+    (Value.weighted_sum(vw, vx, vb).sigmoid() * 3).backward()
+    assert [v.grad for v in vw] == pytest.approx(tw.grad.tolist(), rel=1e-12)
+    assert [v.grad for v in vx] == pytest.approx(tx.grad.tolist(), rel=1e-12)
+    assert vb.grad == pytest.approx(tb.grad.item(), rel=1e-12)
+
+
+def test_weighted_sum_accumulates_when_an_input_repeats(mg):
+    # f = b + w1 a + w2 a with a used twice: df/da = w1 + w2 = 2 + 3 = 5, df/dw1 = df/dw2 = a = 4
+    Value = mg.engine.Value
+    a, w1, w2, b = Value(4.0), Value(2.0), Value(3.0), Value(1.0)
+    out = Value.weighted_sum([w1, w2], [a, a], b)
+    out.backward()
+    assert out.data == 21.0  # 1 + 8 + 12
+    assert (a.grad, w1.grad, w2.grad, b.grad) == (5.0, 4.0, 4.0, 1.0)
+
+
+def test_weighted_sum_takes_plain_numbers_and_checks_lengths(mg):
+    Value = mg.engine.Value
+    w = [Value(2.0), Value(-1.0)]
+    out = Value.weighted_sum(w, [3, 0.5], 1)  # 1 + 6 - 0.5
+    assert out.data == 6.5
+    out.backward()
+    assert [v.grad for v in w] == [3.0, 0.5]
+    with pytest.raises(ValueError, match="2 weights for 3 inputs"):
+        Value.weighted_sum(w, [1.0, 2.0, 3.0], 0.0)
+    with pytest.raises(TypeError):
+        Value.weighted_sum(w, ["1", 2.0], 0.0)
+
+
+# ---------------------------------------------------------------- the rules table
+
+
+@pytest.mark.parametrize("exponent", [2, 3, -1, 0.5, -1.5, 1e-3, Fraction(1, 3)])
+def test_power_rule_reads_its_exponent_back_exactly(mg, exponent):
+    x = mg.engine.Value(1.7)
+    y = x**exponent
+    y.backward()
+    n = float(exponent)
+    assert x.grad == pytest.approx(n * 1.7 ** (n - 1), rel=1e-12)  # d x^n/dx = n x^(n-1)
+    assert x.grad == pytest.approx(central_difference(lambda p: p[0] ** n, [1.7], 0), rel=1e-6)
+
+
+def test_backward_rule_can_be_run_by_hand(mg):
+    # d(a * b)/da = b = -3 and d(a * b)/db = a = 2, for an arriving gradient of 1
+    Value = mg.engine.Value
+    a, b = Value(2.0), Value(-3.0)
+    out = a * b
+    out.grad = 1.0
+    out._backward()
+    assert (a.grad, b.grad) == (-3.0, 2.0)
+    a._backward()  # a leaf: nothing to do, and no error
+    assert a.grad == -3.0
