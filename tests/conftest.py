@@ -13,9 +13,7 @@ and ``mg.viz`` are that snapshot's modules; the last chapter uses the committed
 """
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,6 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import tangle  # noqa: E402
+from snapshots import load_package  # noqa: E402,F401  (also used by chapter tests)
 
 CHAPTERS = tangle.read_toc(ROOT)
 
@@ -64,27 +63,6 @@ def snapshot_folder(chapter: str, snapshot_root: Path) -> Path:
     if not folder.exists():
         tangle.write(folder, tangle.tangle(ROOT, through=chapter))
     return folder
-
-
-def load_package(folder: Path) -> SimpleNamespace:
-    """Import micrograd and its modules from folder, leaving sys.modules as it found it."""
-    def forget():
-        for name in [n for n in sys.modules if n == "micrograd" or n.startswith("micrograd.")]:
-            del sys.modules[name]
-
-    forget()
-    sys.path.insert(0, str(folder))
-    try:
-        package = importlib.import_module("micrograd")
-        modules = {"package": package}
-        for info in pkgutil.iter_modules(package.__path__):
-            if not info.name.startswith("_"):
-                modules[info.name] = importlib.import_module(f"micrograd.{info.name}")
-    finally:
-        sys.path.remove(str(folder))
-        forget()
-    assert Path(package.__file__).resolve().is_relative_to(folder.resolve()), package.__file__
-    return SimpleNamespace(folder=folder, **modules)
 
 
 @pytest.fixture(scope="session")

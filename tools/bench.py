@@ -30,10 +30,8 @@ This is a benchmark that prints ratios, not a test: it asserts nothing.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
-import pkgutil
 import random
 import statistics
 import subprocess
@@ -42,7 +40,9 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
-from types import SimpleNamespace
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import snapshots  # noqa: E402  (tools/snapshots.py, beside this file)
 
 ROOT = Path(__file__).resolve().parent.parent
 SIMPLE_CHAPTER = "book/07-operations.md"
@@ -122,39 +122,11 @@ def graph_nodes(root) -> int:
 
 
 def snapshot(chapter: str = SIMPLE_CHAPTER, out: Path | None = None) -> Path:
-    """Tangle the package as it stands at the end of chapter into out (a new temporary folder by default)."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        import tangle
-    finally:
-        sys.path.remove(str(ROOT / "tools"))
-    out = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="micrograd-snapshot-"))
-    tangle.write(out, tangle.tangle(ROOT, through=chapter))
-    return out
+    """The package as it stands at the end of chapter (chapter 7's by default): see tools/snapshots.py."""
+    return snapshots.snapshot(chapter, out)
 
 
-def load_package(folder: Path) -> SimpleNamespace:
-    """Import micrograd from folder as `package.engine`, `package.nn`...; sys.modules is left as it was."""
-    folder = Path(folder).resolve()
-    saved = {n: m for n, m in sys.modules.items() if n == "micrograd" or n.startswith("micrograd.")}
-
-    def forget():
-        for name in [n for n in sys.modules if n == "micrograd" or n.startswith("micrograd.")]:
-            del sys.modules[name]
-
-    forget()
-    sys.path.insert(0, str(folder))
-    try:
-        package = importlib.import_module("micrograd")
-        modules = {}
-        for info in pkgutil.iter_modules(package.__path__):
-            if not info.name.startswith("_"):
-                modules[info.name] = importlib.import_module(f"micrograd.{info.name}")
-    finally:
-        sys.path.remove(str(folder))
-        forget()
-        sys.modules.update(saved)
-    return SimpleNamespace(folder=folder, package=package, **modules)
+load_package = snapshots.load_package
 
 
 # ---------------------------------------------------------------- measuring one engine

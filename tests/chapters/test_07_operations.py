@@ -4,23 +4,16 @@ Expected values come from hand derivations (in comments), central finite
 differences, or PyTorch in float64.
 """
 import math
-import os
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from gradcheck import check_against_finite_differences, need_torch
+
 pytestmark = pytest.mark.since("07-operations")
 
 SETTINGS = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
-
-
-def need_torch():
-    """torch must be there in CI; locally a missing torch skips the cross-checks."""
-    if os.environ.get("CI"):
-        import torch
-        return torch
-    return pytest.importorskip("torch")
 
 
 def grads_of(fn, *values):
@@ -141,22 +134,6 @@ def test_bad_operands_for_the_new_operations(mg):
 
 
 # ---------------------------------------------------------------- numerical checks of every operation
-
-
-def central_difference(f, point, i, h=1e-6):
-    up, down = list(point), list(point)
-    up[i] += h
-    down[i] -= h
-    return (f(up) - f(down)) / (2 * h)
-
-
-def check_against_finite_differences(mg, fn, point, rel=1e-5, abs_=1e-6):
-    Value = mg.engine.Value
-    inputs = [Value(x) for x in point]
-    fn(*inputs).backward()
-    for i, v in enumerate(inputs):
-        numeric = central_difference(lambda p: fn(*[Value(x) for x in p]).data, point, i)
-        assert math.isclose(v.grad, numeric, rel_tol=rel, abs_tol=abs_), (i, v.grad, numeric)
 
 
 smooth = st.floats(-4, 4)

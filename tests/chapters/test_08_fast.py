@@ -1,7 +1,6 @@
 """Chapter 8, Making it fast: the same numbers as chapter 7's engine, in less time and memory."""
 import gc
 import math
-import os
 import random
 import sys
 import tracemalloc
@@ -12,23 +11,9 @@ import pytest
 import bench  # tools/bench.py (conftest puts tools/ on the path)
 from conftest import load_package, snapshot_folder
 
+from gradcheck import central_difference, need_torch
+
 pytestmark = pytest.mark.since("08-fast")
-
-
-def need_torch():
-    """torch must be there in CI; locally a missing torch skips the cross-check."""
-    if os.environ.get("CI"):
-        import torch
-
-        return torch
-    return pytest.importorskip("torch")
-
-
-def central_difference(f, point, i, h=1e-6):
-    up, down = list(point), list(point)
-    up[i] += h
-    down[i] -= h
-    return (f(up) - f(down)) / (2 * h)
 
 
 _chapter_seven_results = {}

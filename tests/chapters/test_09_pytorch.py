@@ -1,18 +1,11 @@
 """Chapter 9, micrograd and PyTorch: the same network and loss give the same gradients in both."""
-import os
 import random
 
 import pytest
 
+from gradcheck import need_torch
+
 pytestmark = pytest.mark.since("09-pytorch")
-
-
-def need_torch():
-    """torch must be there in CI; locally a missing torch skips the cross-checks."""
-    if os.environ.get("CI"):
-        import torch
-        return torch
-    return pytest.importorskip("torch")
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])

@@ -10,15 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gradcheck import need_torch
+
 pytestmark = pytest.mark.since("10-classifier")
-
-
-def need_torch():
-    """torch must be there in CI; locally a missing torch skips the cross-checks."""
-    if os.environ.get("CI"):
-        import torch
-        return torch
-    return pytest.importorskip("torch")
 
 
 # ---------------------------------------------------------------- make_moons

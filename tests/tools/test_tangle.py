@@ -1,7 +1,6 @@
 """tools/tangle.py: every rule of the chunk model, every bad input, and nothing lost."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
