@@ -90,15 +90,7 @@ def chapter_pages() -> list[str]:
 
 def chapter_titles() -> dict[str, str]:
     """The H1 title of every chapter, by its page."""
-    md = tangle.markdown_parser(ROOT)
-    titles = {}
-    for chapter in tangle.read_toc(ROOT):
-        tokens = md.parse(tangle.read_chapter(ROOT, chapter))
-        for token, following in zip(tokens, tokens[1:]):
-            if token.type == "heading_open" and token.tag == "h1":
-                titles[str(Path(chapter).with_suffix(".html"))] = following.content
-                break
-    return titles
+    return {str(Path(chapter).with_suffix(".html")): title for chapter, title in tangle.chapter_titles(ROOT).items()}
 
 
 # ---------------------------------------------------------------- static HTML checks

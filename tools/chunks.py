@@ -178,18 +178,6 @@ def _unique_parents(listings: list[Listing]) -> list[Listing]:
     return parents
 
 
-def chapter_titles(root: Path) -> dict[str, str]:
-    md = tangle.markdown_parser(root)
-    titles = {}
-    for chapter in tangle.read_toc(root):
-        tokens = md.parse(tangle.read_chapter(root, chapter))
-        for token, following in zip(tokens, tokens[1:]):
-            if token.type == "heading_open" and token.tag == "h1":
-                titles[chapter] = following.content
-                break
-    return titles
-
-
 # ---------------------------------------------------------------- events
 
 
@@ -199,7 +187,7 @@ def on_builder_inited(app) -> None:
     root = Path(app.srcdir)
     try:
         app.chunk_listings = index_book(root)
-        app.chunk_chapter_titles = chapter_titles(root)
+        app.chunk_chapter_titles = tangle.chapter_titles(root)
         app.chunk_snapshots = write_snapshots(root, Path(app.doctreedir).parent / "snapshots")
     except tangle.TangleError as err:
         raise ExtensionError(str(err)) from None

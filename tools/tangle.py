@@ -187,6 +187,19 @@ def _parse_block(chapter: str, line: int, argument: str, content: str) -> Block:
     )
 
 
+def chapter_titles(root: Path = ROOT) -> dict[str, str]:
+    """The H1 title of every chapter in the table of contents."""
+    md = markdown_parser(root)
+    titles = {}
+    for chapter in read_toc(root):
+        tokens = md.parse(read_chapter(root, chapter))
+        for token, following in zip(tokens, tokens[1:]):
+            if token.type == "heading_open" and token.tag == "h1":
+                titles[chapter] = following.content
+                break
+    return titles
+
+
 def parse_book(root: Path = ROOT) -> list[Block]:
     """Every chunk block of the book, in reading order."""
     md = markdown_parser(root)
