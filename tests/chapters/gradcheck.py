@@ -3,6 +3,8 @@ import math
 import os
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 def need_torch():
@@ -30,3 +32,21 @@ def check_against_finite_differences(mg, fn, point, rel=1e-5, abs_=1e-6):
     for i, v in enumerate(inputs):
         numeric = central_difference(lambda p: fn(*[Value(x) for x in p]).data, point, i)
         assert math.isclose(v.grad, numeric, rel_tol=rel, abs_tol=abs_), (i, v.grad, numeric)
+
+
+def check_operation_against_finite_differences(mg, fn, strategies, settings):
+    """check_against_finite_differences at points drawn from one strategy per argument of fn."""
+
+    @settings
+    @given(st.tuples(*strategies))
+    def check(point):
+        check_against_finite_differences(mg, fn, point)
+
+    check()
+
+
+def local_grads(out):
+    """Seed out.grad = 1, call only out's own rule, return its inputs' grads."""
+    out.grad = 1.0
+    out._backward()
+    return [child.grad for child in out._prev]

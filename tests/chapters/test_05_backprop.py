@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gradcheck import check_against_finite_differences, need_torch
+from gradcheck import check_against_finite_differences, check_operation_against_finite_differences, need_torch
 
 pytestmark = pytest.mark.since("05-backprop")
 
@@ -183,13 +183,7 @@ UNARY_AND_BINARY = {
 @pytest.mark.parametrize("name", sorted(UNARY_AND_BINARY))
 def test_each_operation_matches_finite_differences(mg, name):
     fn, strategies = UNARY_AND_BINARY[name]
-
-    @SETTINGS
-    @given(st.tuples(*strategies))
-    def check(point):
-        check_against_finite_differences(mg, fn, point)
-
-    check()
+    check_operation_against_finite_differences(mg, fn, strategies, SETTINGS)
 
 
 # A random expression: a list of steps, each applying an operation to earlier nodes.

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gradcheck import check_against_finite_differences, need_torch
+from gradcheck import check_against_finite_differences, check_operation_against_finite_differences, local_grads, need_torch
 
 pytestmark = pytest.mark.since("07-operations")
 
@@ -57,12 +57,6 @@ def test_one_input_feeding_many_neurons(mg):
 
 
 # ---------------------------------------------------------------- the new operations by hand
-
-
-def local_grads(out):
-    out.grad = 1.0
-    out._backward()
-    return [child.grad for child in out._prev]
 
 
 def test_exp(mg):
@@ -164,13 +158,7 @@ EVERY_OPERATION = {
 @pytest.mark.parametrize("name", sorted(EVERY_OPERATION))
 def test_every_operation_matches_finite_differences(mg, name):
     fn, strategies = EVERY_OPERATION[name]
-
-    @SETTINGS
-    @given(st.tuples(*strategies))
-    def check(point):
-        check_against_finite_differences(mg, fn, point)
-
-    check()
+    check_operation_against_finite_differences(mg, fn, strategies, SETTINGS)
 
 
 # Random expressions over every operation. Each operation is written so that it works on
