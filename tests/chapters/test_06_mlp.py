@@ -102,7 +102,7 @@ def test_initialisation_is_reproducible_and_in_the_documented_order(mg):
 
 def test_parameters_order_is_weights_then_bias(mg):
     n = mg.nn.Neuron(3)
-    assert n.parameters() == n.w + [n.b]
+    assert n.parameters() == [*n.w, n.b]
 
 
 def test_activations_by_name(mg):

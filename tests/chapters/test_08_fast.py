@@ -66,12 +66,13 @@ def test_a_chain_of_products_takes_at_most_150_bytes_a_node(mg):
     assert graph_bytes_per_node(build) <= 150
 
 
-def test_the_demo_graph_takes_a_tenth_of_chapter_seven_memory(mg, snapshot_root):
+def test_the_demo_graph_takes_at_most_150_bytes_a_node_and_a_tenth_of_chapter_seven_memory(mg, snapshot_root):
     # Bytes for one step's graph, measured in a fresh subprocess for each engine
     # (tracemalloc in this process would be skewed by objects freed earlier).
     simple = chapter_seven(snapshot_root, "memory",
                            lambda folder: bench.run_worker(folder, steps=1, memory=True))
     fast = bench.run_worker(mg.folder, steps=1, memory=True)
+    assert fast["bytes_per_node"] <= 150
     assert fast["graph_bytes"] * 10 <= simple["graph_bytes"]
     assert fast["nodes"] * 5 <= simple["nodes"]
 
@@ -205,6 +206,40 @@ def test_weighted_sum_takes_plain_numbers_and_checks_lengths(mg):
         Value.weighted_sum(w, [1.0, 2.0, 3.0], 0.0)
     with pytest.raises(TypeError):
         Value.weighted_sum(w, ["1", 2.0], 0.0)
+
+
+def test_weighted_sum_lists_its_children_as_bias_weights_inputs(mg):
+    Value = mg.engine.Value
+    w, x, b = [Value(1.0), Value(2.0)], [Value(3.0), Value(4.0)], Value(5.0)
+    out = Value.weighted_sum(w, x, b)
+    assert out._prev == (b, w[0], w[1], x[0], x[1])
+    w.append(Value(6.0))  # the caller's list changes afterwards: the node took its own tuple
+    assert len(out._prev) == 5
+    assert mg.engine.Value.weighted_sum([], [], b)._prev == (b,)
+
+
+def test_a_layer_shares_one_input_tuple_and_each_neuron_its_weight_tuple(mg):
+    # The sharing that keeps the demo's graph small: per node, 3 references instead of 2n + 1.
+    random.seed(4)
+    layer = mg.nn.Layer(3, 4, activation="relu")
+    Value = mg.engine.Value
+    points = [[Value(1.0), Value(-2.0), Value(0.5)], [Value(0.25), Value(3.0), Value(-1.0)]]
+    sums = [[out._prev[0] for out in layer(point)] for point in points]
+    for point_sums, point in zip(sums, points):
+        inputs = {id(s._args[1]) for s in point_sums}
+        assert len(inputs) == 1 and list(point_sums[0]._args[1]) == point
+    for i, neuron in enumerate(layer.neurons):
+        assert sums[0][i]._args[0] is sums[1][i]._args[0] is neuron.w
+
+
+def test_drawing_and_walking_see_every_child_of_a_weighted_sum(mg):
+    random.seed(6)
+    Value = mg.engine.Value
+    neuron = mg.nn.Neuron(3, activation="relu")
+    out = neuron([Value(1.0), Value(2.0), Value(-0.5)])
+    nodes, edges = mg.viz.trace(out)
+    # relu, dot, and 7 leaves (bias, 3 weights, 3 inputs); the dot node has an edge from each leaf
+    assert len(nodes) == 9 and len(edges) == 8
 
 
 # ---------------------------------------------------------------- the rules table
