@@ -8,6 +8,7 @@ in exactly as tools/chunks.py fills it in at build. A cell tagged
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -77,3 +78,30 @@ def test_every_cell_runs_on_the_chapters_own_code(chapter, tmp_path):
     result = subprocess.run([sys.executable, "-c", DRIVER, str(script)], cwd=chapter_dir, env=env,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def shown_glue_calls(cell: dict) -> list[int]:
+    """Lines of a cell that call glue() so that it also displays the value (the default)."""
+    if {"remove-cell", "remove-output"} & set(cell["tags"]):
+        return []
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(cell["source"]))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "glue"
+        and not any(k.arg == "display" for k in node.keywords)
+    ]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[Path(c).stem for c in CHAPTERS])
+def test_no_visible_cell_shows_a_glued_value_under_its_code(chapter):
+    # glue(name, value) displays the value as an output of its cell unless display=False;
+    # in a visible cell the reader would see a stray '53' or '40%' under the code.
+    shown = [f"{cell['where']} (line {line} of the cell)" for cell in code_cells(chapter)
+             for line in shown_glue_calls(cell)]
+    assert not shown, "glue() shown under visible code at " + ", ".join(shown)
+
+
+def test_the_glue_check_sees_a_shown_value():
+    cell = {"source": "x = 2\nglue('x', x)\nglue('y', x, display=False)", "tags": []}
+    assert shown_glue_calls(cell) == [2]
+    assert shown_glue_calls(dict(cell, tags=["remove-cell"])) == []
