@@ -6,8 +6,9 @@
 * Each chapter's code cells run against the package *as it stands at the end of
   that chapter* (``tangle.py --through``). A chapter's first code cell holds the
   line ``SETUP_MARKER`` (or ``WHOLE_BOOK_MARKER``); the build fills it in with
-  that snapshot's path and the hash of its code (or of the whole book), so the
-  execution cache notices when the chapters it depends on change.
+  that snapshot's path and the hash of its code (or of the whole book) and of
+  tools/ (which the cells can import, e.g. the benchmark), so the execution
+  cache notices when the chapters or tools it depends on change.
 
 The chunk graph comes from tools/tangle.py, so the book and the package read
 the same structure, and a tangle error stops the build at its file:line.
@@ -27,7 +28,8 @@ from sphinx.errors import ExtensionError
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import make_refnode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+TOOLS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TOOLS))
 import tangle  # noqa: E402
 
 SETUP_MARKER = "# This chapter's code (filled in when the book is built)"
@@ -193,12 +195,21 @@ def on_builder_inited(app) -> None:
         raise ExtensionError(str(err)) from None
 
 
-def write_snapshots(root: Path, folder: Path) -> dict[str, tuple[Path, str]]:
-    """For each chapter: the package as it stands at its end, and a hash of that code."""
+def tools_digest(tools: Path = TOOLS):
+    """A running sha256 of the tools' code: tools/ is on the cells' path, so they can import any of it."""
+    digest = hashlib.sha256()
+    for path in sorted(tools.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest
+
+
+def write_snapshots(root: Path, folder: Path, tools: Path = TOOLS) -> dict[str, tuple[Path, str]]:
+    """For each chapter: the package as it stands at its end, and a hash of that code and of the tools."""
     snapshots = {}
+    of_tools = tools_digest(tools)
     for chapter in tangle.read_toc(root):
         tangled = tangle.tangle(root, through=chapter)
-        digest = hashlib.sha256()
+        digest = of_tools.copy()
         for path, text in sorted(tangled.files.items()):
             digest.update(path.encode() + b"\0" + text.encode() + b"\0")
         target = folder / Path(chapter).stem
@@ -231,6 +242,8 @@ def on_source_read(app, docname: str, source: list[str]) -> None:
         marker, depends_on, digest = WHOLE_BOOK_MARKER, chapters, whole_book_digest(Path(app.srcdir), chapters)
     for other in depends_on:
         app.env.note_dependency(str(Path(app.srcdir) / other))
+    for tool in sorted(TOOLS.glob("*.py")):
+        app.env.note_dependency(str(tool))
     if marker in text:
         chapter_dir = (Path(app.srcdir) / chapter).parent
         source[0] = text.replace(marker, setup_line(chapter_dir, snapshot, digest), 1)
@@ -240,8 +253,8 @@ def on_source_read(app, docname: str, source: list[str]) -> None:
                              f"{SETUP_MARKER!r} (tagged remove-cell), so its cells run on this chapter's code")
 
 
-def whole_book_digest(root: Path, chapters: list[str]) -> str:
-    digest = hashlib.sha256()
+def whole_book_digest(root: Path, chapters: list[str], tools: Path = TOOLS) -> str:
+    digest = tools_digest(tools)
     for chapter in chapters:
         digest.update(chapter.encode() + b"\0" + (root / chapter).read_bytes() + b"\0")
     return digest.hexdigest()[:16]

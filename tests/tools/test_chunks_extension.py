@@ -116,3 +116,22 @@ def test_a_tangle_error_stops_the_build_with_its_location(tmp_path):
                              str(tmp_path / "_build")], capture_output=True, text=True)
     assert result.returncode != 0
     assert "index.md:5: error: reference to undefined chunk «missing»" in result.stderr
+
+
+def test_a_change_to_a_tool_changes_every_chapters_code_hash(tmp_path):
+    # The cells can import tools/ (chapter 8 runs the benchmark), so a tool change must re-run them.
+    import shutil
+
+    import chunks
+
+    tools = tmp_path / "tools"
+    shutil.copytree(ROOT / "tools", tools, ignore=shutil.ignore_patterns("__pycache__"))
+    before = chunks.write_snapshots(ROOT, tmp_path / "a", tools)
+    again = chunks.write_snapshots(ROOT, tmp_path / "b", tools)
+    chapters = list(before)
+    whole_before = chunks.whole_book_digest(ROOT, chapters, tools)
+    (tools / "bench.py").write_text((tools / "bench.py").read_text() + "\n# a change\n")
+    after = chunks.write_snapshots(ROOT, tmp_path / "c", tools)
+    assert {c: d for c, (_, d) in before.items()} == {c: d for c, (_, d) in again.items()}
+    assert all(before[c][1] != after[c][1] for c in chapters)
+    assert chunks.whole_book_digest(ROOT, chapters, tools) != whole_before
