@@ -18,6 +18,8 @@ The PDF (_build/latex/micrograd-book.pdf) is checked with poppler and its log:
 * page count (pdfinfo);
 * every chapter title, every chunk name and the first line of every chunk is
   in the text (pdftotext);
+* no line of a listing or of a cell's output was too long for the page (the
+  PDF breaks such a line and marks the rest with an arrow);
 * the LaTeX log has no "Missing character" line (a glyph the font lacks is
   silently dropped from the PDF); overfull boxes are counted and reported.
 
@@ -496,8 +498,9 @@ def check_pdf(pdf: Path, log: Path, report: Report) -> None:
     report.facts["pdf pages"] = pages.group(1) if pages else "?"
     report.check("the PDF has pages", [] if pages and int(pages.group(1)) > 0 else ["pdfinfo reports no pages"])
 
-    text = compact(subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"],
-                                  capture_output=True, text=True, check=True).stdout)
+    raw = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    text = compact(raw)
     titles = chapter_titles()
     report.check("every chapter title is in the PDF",
                  [f"title {t!r} ({page}) not found" for page, t in titles.items()
@@ -508,6 +511,10 @@ def check_pdf(pdf: Path, log: Path, report: Report) -> None:
                 if first_line(b) and compact(first_line(b)) not in text]
     report.check("every chunk listing is in the PDF", missing)
     report.facts["chunk listings"] = str(len(blocks))
+    wrapped = wrapped_lines(raw)
+    report.check("no line of code or output wraps in the PDF",
+                 [f"wrapped: {line[:70]!r}" for line in wrapped[:5]]
+                 + ([f"... and {len(wrapped) - 5} more"] if len(wrapped) > 5 else []))
 
     tex = log.with_suffix(".tex")
     if tex.is_file():
@@ -524,6 +531,17 @@ def check_pdf(pdf: Path, log: Path, report: Report) -> None:
     report.facts["overfull vboxes"] = str(sum(line.startswith("Overfull \\vbox") for line in lines))
     worst = sorted(overfull, key=lambda line: -float(re.search(r"\(([\d.]+)pt", line).group(1)))[:3]
     report.notes += [f"overfull: {line}" for line in worst]
+
+
+# Sphinx marks where a listing's line goes on after a break with a small hooked arrow,
+# which pdftotext reads as these two characters at the start of the next line.
+CONTINUATION = ",\u2192"
+
+
+def wrapped_lines(pdf_text: str) -> list[str]:
+    """The lines of code or output that the PDF had to break, each as printed before its break."""
+    lines = pdf_text.splitlines()
+    return [before for before, line in zip(lines, lines[1:]) if line.startswith(CONTINUATION)]
 
 
 def first_line(block: tangle.Block) -> str:

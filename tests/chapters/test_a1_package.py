@@ -22,3 +22,17 @@ def test_every_included_file_exists_once():
     files = included_files()
     assert len(files) == len(set(files))
     assert all((ROOT / f).is_file() for f in files)
+
+
+# Code in the PDF is set at 8 pt (_config.yml), where a listing's line holds about 99
+# characters. The chapters keep their code to 88 (test_cells.py), so that a chunk still
+# fits when the package indents it by up to two levels, as this appendix prints it.
+PRINTED_WIDTH = 96
+
+
+def test_every_line_of_the_package_fits_a_printed_line():
+    long_lines = [f"{path.relative_to(ROOT)}:{n}: {len(line)} characters"
+                  for path in sorted((ROOT / "micrograd").glob("*.py"))
+                  for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+                  if len(line) > PRINTED_WIDTH]
+    assert not long_lines, "\n".join(long_lines)

@@ -105,3 +105,29 @@ def test_the_glue_check_sees_a_shown_value():
     cell = {"source": "x = 2\nglue('x', x)\nglue('y', x, display=False)", "tags": []}
     assert shown_glue_calls(cell) == [2]
     assert shown_glue_calls(dict(cell, tags=["remove-cell"])) == []
+
+
+# The house limit for a line of code in a chapter. A printed listing holds about 99
+# characters (code is set at 8 pt); 88 leaves room for the indentation the package adds
+# to a chunk (appendix A prints the package: test_a1_package.py).
+PRINTED_WIDTH = 88
+
+
+def long_code_lines(chapter: str) -> list[str]:
+    """Lines of the chapter's listings (chunks, code cells, plain code blocks) too long to print."""
+    md = tangle.markdown_parser(ROOT)
+    long_lines = []
+    for token in md.parse(tangle.read_chapter(ROOT, chapter)):
+        info = token.info.strip()
+        if token.type != "fence" or (info.startswith("{") and not info.startswith(("{code-cell}", "{chunk}"))):
+            continue
+        for i, line in enumerate(token.content.splitlines()):
+            if len(line) > PRINTED_WIDTH:
+                long_lines.append(f"{chapter}:{token.map[0] + 2 + i}: {len(line)} characters")
+    return long_lines
+
+
+@pytest.mark.parametrize("chapter", tangle.read_toc(ROOT), ids=[Path(c).stem for c in tangle.read_toc(ROOT)])
+def test_every_line_of_code_fits_a_printed_line(chapter):
+    long_lines = long_code_lines(chapter)
+    assert not long_lines, f"code lines over {PRINTED_WIDTH} characters:\n" + "\n".join(long_lines)

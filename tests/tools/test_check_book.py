@@ -141,3 +141,13 @@ def test_the_browser_reports_console_errors_and_broken_images(tmp_path):
     assert broken == ["nothing.png"]
     assert clean == []
     assert failures == ["404 /nothing.png"]
+
+
+def test_lines_the_pdf_broke_are_found_by_their_continuation_arrow():
+    text = ("def f(x):\n    return x  # a comment too long for the␣\n,\u2192page\n"
+            "a sentence, \u2192 with an arrow inside\n,\u2192second\n")
+    assert check_book.wrapped_lines(text) == [
+        "    return x  # a comment too long for the␣",
+        "a sentence, \u2192 with an arrow inside",
+    ]
+    assert check_book.wrapped_lines("no breaks here\n, \u2192 not a continuation") == []

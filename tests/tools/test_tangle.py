@@ -391,3 +391,15 @@ def test_random_markdown_never_crashes_the_tool(tmp_path_factory, lines, tail):
         tangle.tangle(folder)
     except tangle.TangleError as err:
         assert str(err).startswith(("book/one.md:", "_toc.yml:")), str(err)
+
+
+def test_a_header_naming_many_chapters_wraps_and_still_guards_the_file(tmp_path):
+    chapters = [f"book/{n:02d}-a-chapter-with-a-long-name.md" for n in range(1, 7)]
+    body = "x = 1\n"
+    head = tangle.header(chapters, body)
+    assert len(head) > 3 and all(len(line) <= tangle.HEADER_WIDTH for line in head[:-1])
+    assert " ".join(line.lstrip("# ") for line in head[1:-1]).count("a-chapter-with-a-long-name") == 6
+    text = "\n".join(head) + "\n" + body
+    assert tangle.generated_status(text) == "clean"
+    assert tangle.generated_status(text.replace("x = 1", "x = 2")) == "edited"
+    assert tangle.generated_status("\n".join(head[:-1]) + "\n" + body) == "foreign"  # no hash line
