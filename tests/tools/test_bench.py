@@ -55,7 +55,16 @@ def test_the_report_names_each_measure_and_the_verdict():
     for phrase in ("seconds per step", "graph nodes per step", "microseconds per node", "bytes per node",
                    "peak memory", "speed-up: 50.0x", "agree"):
         assert phrase in text
+    assert "chapter 7 1, fast 19" in text  # steps timed after the first of each round
     assert "DISAGREE" in bench.format_report(dict(report, losses_agree=False))
+
+
+def test_a_round_needs_a_step_to_time_after_the_first(capsys):
+    assert bench.at_least_two("2") == 2
+    for bad in ("1", "0", "two"):
+        with pytest.raises(SystemExit):
+            bench.main(["--steps", bad])
+        assert "--steps" in capsys.readouterr().err
 
 
 def test_a_snapshot_is_the_book_up_to_a_chapter(tmp_path):
