@@ -1,10 +1,13 @@
-"""Helpers shared by the chapter tests: PyTorch when it is there, and central differences."""
+"""Helpers shared by the chapter tests: PyTorch when it is there, central differences,
+and random expressions (programs) to check them on."""
 import math
 import os
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+SETTINGS = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 
 
 def need_torch():
@@ -50,3 +53,42 @@ def local_grads(out):
     out.grad = 1.0
     out._backward()
     return [child.grad for child in out._prev]
+
+
+# ---------------------------------------------------------------- random expressions
+# A program is a list of steps (operation name, i, j). Each step applies an operation of
+# an ops table {name: (arity, fn)} to earlier nodes i and j (taken modulo the count so
+# far), so any node may feed several later ones. The fns work on Values and on torch
+# tensors alike.
+
+POINTS = st.lists(st.floats(-2, 2), min_size=3, max_size=3)
+
+
+def programs(ops):
+    """Programs of 1 to 8 steps over the operations of ops."""
+    step = st.tuples(st.sampled_from(sorted(ops)), st.integers(0, 10**6), st.integers(0, 10**6))
+    return st.lists(step, min_size=1, max_size=8)
+
+
+def arguments(program, nodes, k, n_inputs):
+    """The arguments of step k, read from nodes (the inputs, then one node per step)."""
+    _, i, j = program[k]
+    so_far = n_inputs + k
+    return nodes[i % so_far], nodes[j % so_far]
+
+
+def run_program(program, inputs, ops):
+    """Every node of the program run on inputs: the inputs, then one per step."""
+    nodes = list(inputs)
+    for k, (name, _, _) in enumerate(program):
+        arity, fn = ops[name]
+        nodes.append(fn(*arguments(program, nodes, k, len(inputs))[:arity]))
+    return nodes
+
+
+def output_of(nodes):
+    """The sum of every node, so that each one contributes to the output."""
+    total = nodes[0]
+    for node in nodes[1:]:
+        total = total + node
+    return total

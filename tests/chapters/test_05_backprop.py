@@ -6,14 +6,22 @@ finite differences, or from PyTorch in float64; never from our own engine.
 import sys
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from gradcheck import check_against_finite_differences, check_operation_against_finite_differences, need_torch
+from gradcheck import (
+    POINTS,
+    SETTINGS,
+    check_against_finite_differences,
+    check_operation_against_finite_differences,
+    need_torch,
+    output_of,
+    programs,
+    run_program,
+)
 
 pytestmark = pytest.mark.since("05-backprop")
 
-SETTINGS = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 
 
 # ---------------------------------------------------------------- worked examples
@@ -200,38 +208,19 @@ GRAPH_OPS = {
     "damped": (1, lambda a: a * (1 + a**2) ** -1),
 }
 
-steps = st.lists(
-    st.tuples(st.sampled_from(sorted(GRAPH_OPS)), st.integers(0, 10**6), st.integers(0, 10**6)),
-    min_size=1,
-    max_size=8,
-)
-points = st.lists(st.floats(-2, 2), min_size=3, max_size=3)
+steps = programs(GRAPH_OPS)
 
 
-def run_program(program, inputs, ops=GRAPH_OPS):
-    """Evaluate the program; every node may feed several later ones (fan-out)."""
-    nodes = list(inputs)
-    for name, i, j in program:
-        arity, fn = ops[name]
-        args = [nodes[i % len(nodes)], nodes[j % len(nodes)]][:arity]
-        nodes.append(fn(*args))
-    return nodes
-
-
-def output_of(nodes):
-    """The sum of every node, so that each one contributes to the output."""
-    total = nodes[0]
-    for node in nodes[1:]:
-        total = total + node
-    return total
+def largest_value(mg, program, point):
+    return max(abs(n.data) for n in run_program(program, [mg.engine.Value(x) for x in point], GRAPH_OPS))
 
 
 @SETTINGS
-@given(program=steps, point=points)
+@given(program=steps, point=POINTS)
 def test_random_graphs_match_finite_differences(mg, program, point):
-    Value = mg.engine.Value
-    assume(max(abs(n.data) for n in run_program(program, [Value(x) for x in point])) < 1e4)
-    check_against_finite_differences(mg, lambda *xs: output_of(run_program(program, xs)), point, rel=1e-4, abs_=1e-5)
+    assume(largest_value(mg, program, point) < 1e4)
+    fn = lambda *xs: output_of(run_program(program, xs, GRAPH_OPS))  # noqa: E731
+    check_against_finite_differences(mg, fn, point, rel=1e-4, abs_=1e-5)
 
 
 # ---------------------------------------------------------------- PyTorch in float64
@@ -270,12 +259,11 @@ def test_worked_examples_agree_with_pytorch(mg, name):
 
 
 @SETTINGS
-@given(program=steps, point=points)
+@given(program=steps, point=POINTS)
 def test_random_graphs_agree_with_pytorch(mg, program, point):
     torch = need_torch()
-    Value = mg.engine.Value
-    assume(max(abs(n.data) for n in run_program(program, [Value(x) for x in point])) < 1e6)
-    fn = lambda *xs: output_of(run_program(program, xs))  # noqa: E731
+    assume(largest_value(mg, program, point) < 1e6)
+    fn = lambda *xs: output_of(run_program(program, xs, GRAPH_OPS))  # noqa: E731
     ours_out, ours = engine_grads(mg, fn, point)
     theirs_out, theirs = torch_grads(torch, fn, point)
     assert ours_out == pytest.approx(theirs_out, rel=1e-9, abs=1e-9)

@@ -6,14 +6,24 @@ differences, or PyTorch in float64.
 import math
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from gradcheck import check_against_finite_differences, check_operation_against_finite_differences, local_grads, need_torch
+from gradcheck import (
+    POINTS,
+    SETTINGS,
+    arguments,
+    check_against_finite_differences,
+    check_operation_against_finite_differences,
+    local_grads,
+    need_torch,
+    output_of,
+    programs,
+    run_program,
+)
 
 pytestmark = pytest.mark.since("07-operations")
 
-SETTINGS = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 
 
 def grads_of(fn, *values):
@@ -180,53 +190,39 @@ GRAPH_OPS = {
     "pow": (1, lambda a: (a * a + 1) ** 0.5),
 }
 
-steps = st.lists(
-    st.tuples(st.sampled_from(sorted(GRAPH_OPS)), st.integers(0, 10**6), st.integers(0, 10**6)),
-    min_size=1,
-    max_size=8,
-)
-points = st.lists(st.floats(-2, 2), min_size=3, max_size=3)
+steps = programs(GRAPH_OPS)
 
 
-def run_program(program, inputs):
-    nodes = list(inputs)
-    relu_inputs = []
-    for name, i, j in program:
-        arity, fn = GRAPH_OPS[name]
-        args = [nodes[i % len(nodes)], nodes[j % len(nodes)]][:arity]
-        if name == "relu":
-            relu_inputs.append(args[0])
-        nodes.append(fn(*args))
-    total = nodes[0]
-    for node in nodes[1:]:
-        total = total + node
-    return total, nodes, relu_inputs
+def expression(program):
+    """The program's output as a function of its inputs."""
+    return lambda *xs: output_of(run_program(program, xs, GRAPH_OPS))
 
 
 def usable(mg, program, point):
     """Reject points near relu's kink or where values grow too large to difference accurately."""
-    _, nodes, relu_inputs = run_program(program, [mg.engine.Value(x) for x in point])
+    nodes = run_program(program, [mg.engine.Value(x) for x in point], GRAPH_OPS)
+    relu_inputs = [arguments(program, nodes, k, len(point))[0]
+                   for k, (name, _, _) in enumerate(program) if name == "relu"]
     return all(abs(v.data) > 1e-3 for v in relu_inputs) and max(abs(n.data) for n in nodes) < 1e4
 
 
 @SETTINGS
-@given(program=steps, point=points)
+@given(program=steps, point=POINTS)
 def test_random_graphs_of_every_operation_match_finite_differences(mg, program, point):
     assume(usable(mg, program, point))
-    fn = lambda *xs: run_program(program, xs)[0]  # noqa: E731
-    check_against_finite_differences(mg, fn, point, rel=1e-4, abs_=1e-5)
+    check_against_finite_differences(mg, expression(program), point, rel=1e-4, abs_=1e-5)
 
 
 @SETTINGS
-@given(program=steps, point=points)
+@given(program=steps, point=POINTS)
 def test_random_graphs_of_every_operation_agree_with_pytorch(mg, program, point):
     torch = need_torch()
     assume(usable(mg, program, point))
     inputs = [mg.engine.Value(x) for x in point]
-    out = run_program(program, inputs)[0]
+    out = expression(program)(*inputs)
     out.backward()
     tensors = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in point]
-    expected = run_program(program, tensors)[0]
+    expected = expression(program)(*tensors)
     expected.backward()
     assert out.data == pytest.approx(expected.item(), rel=1e-9, abs=1e-9)
     for v, t in zip(inputs, tensors):
