@@ -388,7 +388,7 @@ def generated_status(text: str) -> str:
     if lines[0] != HEADER_FIRST:
         return "foreign"
     # The hash line closes the header; the lines naming the chapters come before it.
-    at = next((i for i in range(1, min(len(lines) - 1, 8)) if lines[i].startswith(HASH_PREFIX)), None)
+    at = next((i for i, line in enumerate(lines[1:-1], 1) if line.startswith(HASH_PREFIX)), None)
     if at is None:
         return "foreign"
     body = text.split("\n", at + 1)[at + 1]
