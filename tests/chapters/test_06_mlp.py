@@ -1,9 +1,6 @@
-"""Chapter 6, Building and training an MLP: relu and sigmoid, nn.py, training, the command line."""
-import importlib.util
+"""Chapter 6, Building and training an MLP: relu and sigmoid, nn.py, training."""
 import math
-import os
 import random
-import subprocess
 import sys
 
 import pytest
@@ -233,69 +230,6 @@ def test_mlp_learns_the_four_examples(mg, seed):
 def test_mlp_predictions_have_the_right_signs(mg):
     model, _ = train_mlp(mg, seed=1)
     assert [math.copysign(1, model(x).data) for x in XS] == YS
-
-
-# ---------------------------------------------------------------- the command line
-
-
-def run_cli(mg, *args):
-    env = dict(os.environ, PYTHONPATH=str(mg.folder))
-    return subprocess.run([sys.executable, "-m", "micrograd", *args], capture_output=True, text=True,
-                          env=env, cwd=mg.folder, timeout=60)
-
-
-def test_cli_demo_trains_and_prints_each_epoch(mg):
-    result = run_cli(mg, "demo")
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()
-    assert len(lines) == 20
-    losses = [float(line.split()[-1]) for line in lines]
-    assert losses[-1] < losses[0] / 20
-    assert run_cli(mg, "demo").stdout == result.stdout  # seeded: the same every time
-
-
-def test_cli_demo_options(mg):
-    result = run_cli(mg, "demo", "--epochs", "3", "--seed", "5", "--lr", "0.05")
-    assert result.returncode == 0 and len(result.stdout.strip().splitlines()) == 3
-
-
-def test_cli_help(mg):
-    result = run_cli(mg, "--help")
-    assert result.returncode == 0 and "demo" in result.stdout and "usage: micrograd" in result.stdout
-    result = run_cli(mg, "demo", "--help")
-    assert result.returncode == 0 and "--epochs" in result.stdout
-
-
-@pytest.mark.parametrize("args, message", [
-    ((), "required: COMMAND"),
-    (("fly",), "invalid choice: 'fly'"),
-    (("demo", "--epochs", "0"), "must be at least 1, got 0"),
-    (("demo", "--epochs", "many"), "expected a whole number, got 'many'"),
-    (("demo", "--lr", "fast"), "invalid float value: 'fast'"),
-])
-def test_cli_bad_arguments_exit_2_with_a_message(mg, args, message):
-    result = run_cli(mg, *args)
-    assert result.returncode == 2
-    assert message in result.stderr
-
-
-def test_main_is_callable_with_argv(mg, capsys):
-    # load this snapshot's __main__.py as an ordinary module (so its script guard does not run)
-    saved = {n: m for n, m in sys.modules.items() if n == "micrograd" or n.startswith("micrograd.")}
-    for name in saved:
-        del sys.modules[name]
-    sys.path.insert(0, str(mg.folder))
-    try:
-        spec = importlib.util.spec_from_file_location("mg_cli_under_test", mg.folder / "micrograd" / "__main__.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        assert module.main(["demo", "--epochs", "2"]) == 0
-    finally:
-        sys.path.remove(str(mg.folder))
-        for name in [n for n in sys.modules if n == "micrograd" or n.startswith("micrograd.")]:
-            del sys.modules[name]
-        sys.modules.update(saved)
-    assert len(capsys.readouterr().out.strip().splitlines()) == 2
 
 
 def test_package_exports(mg):

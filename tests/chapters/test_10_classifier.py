@@ -1,10 +1,7 @@
-"""Chapter 10, a classifier from scratch: the two-moons data, the loss, training, the `moons` command."""
+"""Chapter 10, a classifier from scratch: the two-moons data, the loss, training."""
 import math
-import os
 import random
 import statistics
-import subprocess
-import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -192,41 +189,6 @@ def test_training_matches_pytorch_step_by_step(mg):
     for (loss, acc), (want_loss, want_acc) in zip(got, expected):
         assert loss == pytest.approx(want_loss, rel=1e-9)
         assert acc == pytest.approx(want_acc)
-
-
-# ---------------------------------------------------------------- the command line
-
-
-def run_cli(mg, *args):
-    env = dict(os.environ, PYTHONPATH=str(mg.folder))
-    return subprocess.run([sys.executable, "-m", "micrograd", *args], capture_output=True, text=True,
-                          env=env, timeout=300)
-
-
-def test_cli_moons_trains_and_reports(mg):
-    result = run_cli(mg, "moons", "--steps", "4", "--samples", "12", "--every", "2")
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert [line.split()[1] for line in lines[:-1]] == ["2/4", "4/4"]  # not a terminal: every 2nd step
-    assert all("loss" in line and "accuracy" in line for line in lines[:-1])
-    assert lines[-1].startswith("trained for 4 steps") and "training accuracy" in lines[-1]
-
-
-@pytest.mark.parametrize("args, complaint", [
-    (["--steps", "0"], "--steps"),
-    (["--steps", "ten"], "--steps"),
-    (["--samples", "1"], "--samples"),
-    (["--noise", "-1"], "--noise"),
-    (["--noise", "inf"], "--noise"),
-    (["--seed", "x"], "--seed"),
-    (["--every", "-3"], "--every"),
-    (["--unknown"], "unrecognized arguments"),
-])
-def test_cli_moons_rejects_bad_arguments(mg, args, complaint):
-    result = run_cli(mg, "moons", *args)
-    assert result.returncode == 2
-    assert result.stdout == ""
-    assert "error" in result.stderr and complaint in result.stderr
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
