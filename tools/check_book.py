@@ -105,12 +105,6 @@ def toc_parts(root: Path = ROOT) -> list[dict]:
     return yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8")).get("parts", [])
 
 
-def appendix_chapters(root: Path = ROOT) -> list[str]:
-    """The chapters of the parts that are not numbered (the appendices), as 'book/a1-package.md'."""
-    return [entry["file"] + ".md" for part in toc_parts(root) if not part.get("numbered")
-            for entry in part.get("chapters", [])]
-
-
 # ---------------------------------------------------------------- static HTML checks
 
 
@@ -490,8 +484,9 @@ def check_pdf(pdf: Path, log: Path, report: Report) -> None:
     wrapped = wrapped_lines(raw)
     report.check("no line of code or output wraps in the PDF", [f"wrapped: {line[:70]!r}" for line in wrapped])
     report.check("no file path is hyphenated", hyphenated_paths(raw, tangle.tangle(ROOT).files))
-    report.check("appendix listings are numbered A.1, B.1, ...",
-                 unlettered_listings(raw, [b for b in blocks if b.chapter in appendix_chapters()]))
+    appendices = [part["caption"] for part in toc_parts() if not part.get("numbered")]
+    if appendices:
+        report.check("appendix listings are numbered A.1, B.1, ...", unlettered_listings(raw, appendices[-1]))
 
     lines = pdf_lines(pdf)
     report.check("the contents are titled Contents", contents_title(lines))
@@ -541,18 +536,21 @@ def hyphenated_paths(pdf_text: str, paths) -> list[str]:
     return found
 
 
-def unlettered_listings(pdf_text: str, appendix_blocks: list[tangle.Block]) -> list[str]:
-    """Appendix chunks whose listing caption is not numbered with a letter (A.1)."""
-    numbers: dict[str, set[str]] = {}
-    for number, name in re.findall(r"Listing\s+([A-Z0-9]+\.\d+)\W+«([^»]+)»", pdf_text):
-        numbers.setdefault(compact(name), set()).add(number)
-    return [f"«{b.name}» ({b.where}) is numbered {', '.join(sorted(numbers.get(compact(b.name), ()))) or 'nowhere'}"
-            for b in appendix_blocks if not any(n[0].isalpha() for n in numbers.get(compact(b.name), ()))]
+def unlettered_listings(pdf_text: str, appendix_part: str) -> list[str]:
+    """Listings after the appendices' part page whose number does not start with a letter (A.1)."""
+    lines = pdf_text.splitlines()
+    starts = [n for n, line in enumerate(lines) if line.strip() == appendix_part]
+    if not starts:
+        return [f"no part page {appendix_part!r}"]
+    numbers = re.findall(r"^Listing\s+(\S+?):", "\n".join(lines[starts[-1]:]), re.M)
+    if not numbers:
+        return ["no listing in the appendices"]
+    return [f"Listing {number}" for number in numbers if not number[0].isalpha()]
 
 
 def contents_title(lines: list[PdfLine]) -> list[str]:
     first = [line for line in lines if line.page <= 8]
-    if any(line.text == "Contents" and line.size > 12 for line in first):
+    if any(line.text.lower() == "contents" and line.size > 12 for line in first):
         return []
     return ["no heading 'Contents' on the first pages"]
 

@@ -6,8 +6,9 @@
   numbered A.1, B.1 in both.
 * The PDF's contents are titled "Contents" (Sphinx would take the first part's
   caption), and the text before the first part is the preface, with a heading.
-* In the PDF a short listing, cell or exercise is not split across pages, and a
-  long one does not leave a line or two behind.
+* In the PDF a short listing, cell or exercise is not split across pages, a
+  long one does not leave a line or two behind, and neither leaves its heading
+  alone at the foot of a page. Table columns follow the Markdown alignment.
 * Graph drawings (Graphviz output with ``data =`` labels) get the class
   ``graph`` (static/chunks.css shows them at their own size, scrolling in their
   box when wider than the column) and, unless the cell gives one, an alt text
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import yaml
 from docutils import nodes
+from sphinx import addnodes
 
 KEEP_TOGETHER = 24  # lines: a block up to this long moves whole to the next page rather than split
 
@@ -96,8 +98,36 @@ def keep_together(app, doctree, docname: str) -> None:
         # lines of code, or of an exercise's prose (about 90 characters a line), and the caption or title
         lines = (code_lines(node) or len(node.astext()) // 90) + 2
         need = min(lines, KEEP_TOGETHER)
-        if need >= 3 and node.parent is not None:
-            node.parent.insert(node.parent.index(node), latex(r"\needspace{%d\baselineskip}" % need))
+        if need < 3 or node.parent is None:
+            continue
+        if opens_its_section(node):  # keep the heading with it: ask before the section starts
+            node, need = node.parent, min(need + 3, KEEP_TOGETHER)
+        node.parent.insert(node.parent.index(node), latex(r"\needspace{%d\baselineskip}" % need))
+
+
+def opens_its_section(node: nodes.Element) -> bool:
+    """The node comes right after its section's heading (only the title and targets before it)."""
+    parent = node.parent
+    if not isinstance(parent, nodes.section) or parent.parent is None:
+        return False
+    before = parent.children[: parent.index(node)]
+    return all(isinstance(child, (nodes.title, nodes.target, nodes.raw)) for child in before)
+
+
+def align_table_columns(app, doctree, docname: str) -> None:
+    """In the PDF, a table's columns follow the Markdown table's alignment (numbers to the right)."""
+    if app.builder.format != "latex":
+        return
+    for table in list(doctree.findall(nodes.table)):
+        row = next(iter(table.findall(nodes.row)), None)
+        if row is None or table.parent is None:
+            continue
+        spec = "".join("R" if "text-right" in entry["classes"] else "C" if "text-center" in entry["classes"]
+                       else "L" for entry in row.children)
+        if spec.strip("L"):
+            column_spec = addnodes.tabular_col_spec()
+            column_spec["spec"] = spec
+            table.parent.insert(table.parent.index(table), column_spec)
 
 
 def is_block(node: nodes.Element) -> bool:
@@ -127,7 +157,7 @@ def mark_graphs(app, doctree) -> None:
         uri = image.get("uri", "")
         if not uri.endswith(".svg"):
             continue
-        path = Path(uri) if Path(uri).is_absolute() else Path(app.env.relfn2path(uri, app.env.docname)[1])
+        path = Path(app.env.relfn2path(uri, app.env.docname)[1])  # "/x" is relative to the source folder
         try:
             svg = path.read_text(encoding="utf-8")
         except OSError:
@@ -164,4 +194,5 @@ def setup(app):
     app.connect("env-get-updated", letter_appendix_numbers, priority=900)
     app.connect("builder-inited", contents_title)
     app.connect("doctree-resolved", keep_together)
+    app.connect("doctree-resolved", align_table_columns)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
