@@ -24,7 +24,7 @@ import yaml
 from docutils import nodes
 from sphinx import addnodes
 
-KEEP_TOGETHER = 24  # lines: a block up to this long moves whole to the next page rather than split
+KEEP_TOGETHER = 40  # lines: a block up to this long moves whole to the next page rather than split
 
 
 def toc_parts(srcdir: Path) -> list[dict]:
@@ -130,17 +130,17 @@ def align_table_columns(app, doctree, docname: str) -> None:
             table.parent.insert(table.parent.index(table), column_spec)
 
 
+WRAPPERS = {"chunk", "cell", "literal-block-wrapper"}  # a listing with its caption; a cell with its output
+
+
 def is_block(node: nodes.Element) -> bool:
     """A listing (with its caption), a cell (input and output), an exercise or a solution."""
-    classes = node.get("classes", [])
-    if isinstance(node, nodes.container) and ("chunk" in classes or "cell" in classes):
-        return True
     if type(node).__name__ in ("exercise_enumerable_node", "exercise_unenumerable_node", "solution_node"):
         return True
-    if isinstance(node, nodes.literal_block):  # a plain listing, outside chunks and cells
-        return not any(isinstance(a, nodes.container) and {"chunk", "cell"} & set(a.get("classes", []))
-                       for a in ancestors(node))
-    return False
+    wrapped = any(isinstance(a, nodes.container) and WRAPPERS & set(a.get("classes", [])) for a in ancestors(node))
+    if isinstance(node, nodes.container) and WRAPPERS & set(node.get("classes", [])):
+        return not wrapped
+    return isinstance(node, nodes.literal_block) and not wrapped
 
 
 def ancestors(node: nodes.Node):
@@ -157,7 +157,10 @@ def mark_graphs(app, doctree) -> None:
         uri = image.get("uri", "")
         if not uri.endswith(".svg"):
             continue
-        path = Path(app.env.relfn2path(uri, app.env.docname)[1])  # "/x" is relative to the source folder
+        # Sphinx's image collector makes the uri relative to the source folder; before it, "/x" is.
+        path = Path(app.srcdir) / uri.lstrip("/")
+        if not path.is_file():
+            path = Path(app.env.relfn2path(uri, app.env.docname)[1])
         try:
             svg = path.read_text(encoding="utf-8")
         except OSError:
