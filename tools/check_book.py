@@ -65,7 +65,7 @@ import tangle  # noqa: E402
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 DESKTOP, PHONE = 1280, 390  # viewport widths, CSS px
-PAGE_TIMEOUT = 30_000  # ms for one page to load and go quiet
+PAGE_TIMEOUT = 60_000  # ms for one page to load, and again to go quiet (a busy machine is slow)
 MIN_GRAPH_TEXT_PX = 9  # on the site at 1280 px
 MIN_GRAPH_TEXT_PT = 7  # in the PDF
 
@@ -274,11 +274,14 @@ class Tab:
         from playwright.sync_api import Error
 
         self.errors.clear()
-        try:
-            self.page.goto(url, wait_until="load", timeout=PAGE_TIMEOUT)
-            self.page.wait_for_load_state("networkidle", timeout=PAGE_TIMEOUT)
-        except Error as err:
-            return [f"navigation failed: {err.message.splitlines()[0]}"]
+        for stage in ("load", "networkidle"):
+            try:
+                if stage == "load":
+                    self.page.goto(url, wait_until="load", timeout=PAGE_TIMEOUT)
+                else:
+                    self.page.wait_for_load_state(stage, timeout=PAGE_TIMEOUT)
+            except Error as err:
+                return [f"navigation failed ({stage}): {err.message.splitlines()[0]}"]
         return list(self.errors)
 
     def evaluate(self, script: str, arg=None):
