@@ -169,3 +169,47 @@ def test_lines_the_pdf_broke_are_found_by_their_continuation_arrow():
         "a sentence, \u2192 with an arrow inside",
     ]
     assert check_book.wrapped_lines("no breaks here\n, \u2192 not a continuation") == []
+
+
+def test_a_file_path_broken_with_a_hyphen_is_found():
+    text = "Listing 4.1: «main» ≡ micro-\ngrad/__main__.py\nthe micro-\nscopic world\n"
+    assert check_book.hyphenated_paths(text, ["micrograd/__main__.py", "micrograd/nn.py"]) == [
+        "micro- grad/__main__.py"]
+    assert check_book.hyphenated_paths("micrograd/__main__.py\n", ["micrograd/__main__.py"]) == []
+
+
+def test_appendix_listings_must_be_lettered_and_present():
+    body = "Appendices\n"  # the contents list it too; the last one is the part page
+    lettered = body + "A.1 x\nAppendices\nListing A.1: micrograd/nn.py\nListing A.2: «x» ≡\n"
+    assert check_book.unlettered_listings(lettered, "Appendices") == []
+    numbered = "Listing 4.1: «y»\nAppendices\nListing 1.1: micrograd/nn.py\n"
+    assert check_book.unlettered_listings(numbered, "Appendices") == ["Listing 1.1"]
+    assert check_book.unlettered_listings("Appendices\nno listing here\n", "Appendices") == [
+        "no listing in the appendices"]
+
+
+def line(page, text, size=10.0):
+    return check_book.PdfLine(page, text, size)
+
+
+def test_contents_title_and_part_pages():
+    assert check_book.contents_title([line(2, "CONTENTS", 14.3)]) == []
+    assert check_book.contents_title([line(2, "FOUNDATIONS", 14.3)]) != []
+    lines = [line(6, "Part I", 20.7), line(6, "Foundations", 24.8), line(9, "The engine", 10)]
+    assert check_book.missing_parts(lines, ["Foundations", "The engine"]) == [
+        "part 'The engine' has no title page"]
+
+
+def test_sparse_pages_spare_openers_and_figures():
+    lines = [line(1, "a"), line(1, "b"), line(1, "c"),  # a full page
+             line(2, "}"),  # a stranded line
+             line(3, "Part II", 20.7),  # a part page
+             line(4, "Fig. 3.1: a picture")]  # a figure
+    assert check_book.sparse_pages(lines + [line(6, "x"), line(6, "y"), line(6, "z")]) == [
+        "page 2: }", "page 5: blank"]
+
+
+def test_graph_label_sizes_are_read_per_page():
+    lines = [line(20, "data = 2.0", 11.0), line(20, "grad = 0.0", 6.5), line(20, "text", 5.0),
+             line(31, "data = -8.0", 9.0)]
+    assert check_book.graph_label_sizes(lines) == [(20, 6.5), (31, 9.0)]
