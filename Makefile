@@ -19,7 +19,7 @@ JBFLAGS := -n -W --keep-going
 # graphviz for the graph drawings, poppler and chromium for the reader-level checks.
 TEST_APT := graphviz chromium
 BOOK_APT := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-xetex \
-            latexmk fonts-freefont-otf graphviz poppler-utils chromium npm
+            latexmk fonts-freefont-otf fonts-texgyre fonts-texgyre-math graphviz poppler-utils chromium npm
 TEST_CMDS := dot chromium
 BOOK_CMDS := xelatex latexmk dot pdftotext pdfinfo chromium npm
 

@@ -1,25 +1,32 @@
 #!/usr/bin/env python3
 """Reader-level checks of the built book, run after `make book`.
 
-The website (_build/html) is served on 127.0.0.1 and opened in headless
-Chromium, driven through the DevTools protocol (a small standard-library
-WebSocket client below, so nothing new to install):
+The website (_build/html) is served on 127.0.0.1 and opened in the system's
+headless Chromium, driven by Playwright (no browser download), at a desktop
+width (1280 px) and a phone width (390 px):
 
 * every page of the table of contents loads without console errors,
   uncaught exceptions or failed requests to the book's own server;
 * the search page finds the backpropagation chapter for "backward";
 * chunk cross-links (``href="...#chunk-..."``) point at ids that exist in the
-  target page, and every internal link points at a page that exists;
+  target page, every internal link points at a page that exists, and every
+  ``<<name>>`` line inside a listing is a link;
 * every image exists, is not empty, and the browser could decode it;
-* a screenshot of one chapter page (light and dark mode) is saved.
+* at 1280 px no block of code or output is cut off at the right, and the text
+  of every graph drawing is at least 9 px high; at 390 px no page scrolls sideways;
+* screenshots of one chapter, at both widths in light and dark mode, are saved.
 
 The PDF (_build/latex/micrograd-book.pdf) is checked with poppler and its log:
 
-* page count (pdfinfo);
+* page count (pdfinfo); the contents are titled "Contents" and every part of
+  _toc.yml has its title page;
 * every chapter title, every chunk name and the first line of every chunk is
   in the text (pdftotext);
 * no line of a listing or of a cell's output was too long for the page (the
   PDF breaks such a line and marks the rest with an arrow);
+* appendix listings are numbered A.1, B.1, ...; no file path is hyphenated;
+* no page holds fewer than three lines of text, except part and chapter openers
+  and figures; the labels of graph drawings print at 7 pt or more (pdftohtml);
 * the LaTeX log has no "Missing character" line (a glyph the font lacks is
   silently dropped from the PDF); overfull boxes are counted and reported.
 
@@ -34,36 +41,33 @@ and a short summary.
 from __future__ import annotations
 
 import argparse
-import base64
 import functools
 import http.server
-import json
-import os
 import re
 import shutil
-import socket
-import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.request
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import tangle  # noqa: E402
 
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--mute-audio",
-]
-PAGE_TIMEOUT = 30.0  # seconds for one page to fire its load event
-SETTLE = 0.5  # seconds to keep listening after the load event, for late errors
+# Debian's chromium runs as root only without its sandbox; the rest keeps it from calling home.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+DESKTOP, PHONE = 1280, 390  # viewport widths, CSS px
+PAGE_TIMEOUT = 60_000  # ms for one page to load, and again to go quiet (a busy machine is slow)
+MIN_GRAPH_TEXT_PX = 9  # on the site at 1280 px
+MIN_GRAPH_TEXT_PT = 7  # in the PDF
 
 
 @dataclass
@@ -75,9 +79,10 @@ class Report:
     facts: dict[str, str] = field(default_factory=dict)
     passed: list[str] = field(default_factory=list)
 
-    def check(self, name: str, problems: list[str]) -> None:
+    def check(self, name: str, problems: list[str], limit: int = 8) -> None:
         if problems:
-            self.problems += [f"{name}: {p}" for p in problems]
+            shown = problems[:limit] + ([f"... and {len(problems) - limit} more"] if len(problems) > limit else [])
+            self.problems += [f"{name}: {p}" for p in shown]
         else:
             self.passed.append(name)
 
@@ -93,6 +98,11 @@ def chapter_pages() -> list[str]:
 def chapter_titles() -> dict[str, str]:
     """The H1 title of every chapter, by its page."""
     return {str(Path(chapter).with_suffix(".html")): title for chapter, title in tangle.chapter_titles(ROOT).items()}
+
+
+def toc_parts(root: Path = ROOT) -> list[dict]:
+    """The parts of _toc.yml, each with its caption, chapters and whether it is numbered."""
+    return yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8")).get("parts", [])
 
 
 # ---------------------------------------------------------------- static HTML checks
@@ -171,6 +181,30 @@ def check_images(html: Path, pages: list[str]) -> tuple[list[str], set[Path]]:
     return problems, images
 
 
+def graph_text_size(svg: str) -> float | None:
+    """The smallest text of a Graphviz SVG, in CSS px at the image's natural size; None if not Graphviz's."""
+    if "Generated by graphviz" not in svg:
+        return None
+    sizes = [float(size) for size in re.findall(r'font-size="([\d.]+)"', svg)]
+    width = re.search(r'<svg[^>]*\swidth="([\d.]+)pt"[^>]*viewBox="[\d.-]+ [\d.-]+ ([\d.]+)', svg, re.S)
+    scale = re.search(r'transform="scale\(([\d.]+)', svg)
+    if not sizes or not width:
+        return None
+    to_pt = float(width.group(1)) / float(width.group(2)) * (float(scale.group(1)) if scale else 1.0)
+    return min(sizes) * to_pt * 4 / 3  # 1 pt = 4/3 CSS px
+
+
+def graph_images(html: Path, images: set[Path]) -> dict[str, float]:
+    """The site's Graphviz drawings: image file name -> smallest text in px at natural size."""
+    found = {}
+    for path in images:
+        if path.suffix == ".svg":
+            size = graph_text_size(path.read_text(encoding="utf-8", errors="replace"))
+            if size is not None:
+                found[path.name] = size
+    return found
+
+
 # ---------------------------------------------------------------- serving the site
 
 
@@ -201,208 +235,85 @@ def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
-# ---------------------------------------------------------------- Chromium over the DevTools protocol
+# ---------------------------------------------------------------- the browser
 
 
-class WebSocket:
-    """Just enough of RFC 6455 for the DevTools protocol: text frames over plain TCP."""
-
-    def __init__(self, url: str, timeout: float = 60.0):
-        parsed = urlparse(url)
-        self.sock = socket.create_connection((parsed.hostname, parsed.port), timeout=timeout)
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall((f"GET {parsed.path} HTTP/1.1\r\nHost: {parsed.hostname}:{parsed.port}\r\n"
-                           f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                           f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
-        response = b""
-        while b"\r\n\r\n" not in response:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise ConnectionError("the browser closed the connection during the handshake")
-            response += chunk
-        head, _, self.buffer = response.partition(b"\r\n\r\n")
-        if b" 101 " not in head.split(b"\r\n")[0]:
-            raise ConnectionError(f"WebSocket handshake refused: {head.splitlines()[0]!r}")
-
-    def _read(self, n: int) -> bytes:
-        while len(self.buffer) < n:
-            chunk = self.sock.recv(max(65536, n - len(self.buffer)))
-            if not chunk:
-                raise ConnectionError("the browser closed the connection")
-            self.buffer += chunk
-        data, self.buffer = self.buffer[:n], self.buffer[n:]
-        return data
-
-    def send(self, text: str) -> None:
-        payload = text.encode()
-        header = bytes([0x81])  # FIN, text frame
-        n = len(payload)
-        if n < 126:
-            header += bytes([0x80 | n])
-        elif n < 1 << 16:
-            header += bytes([0x80 | 126]) + struct.pack(">H", n)
-        else:
-            header += bytes([0x80 | 127]) + struct.pack(">Q", n)
-        mask = os.urandom(4)  # a client must mask what it sends
-        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
-
-    def receive(self) -> str:
-        message = b""
-        while True:
-            first, second = self._read(2)
-            n = second & 0x7F
-            if n == 126:
-                n = struct.unpack(">H", self._read(2))[0]
-            elif n == 127:
-                n = struct.unpack(">Q", self._read(8))[0]
-            mask = self._read(4) if second & 0x80 else None
-            payload = self._read(n)
-            if mask:
-                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-            opcode = first & 0x0F
-            if opcode == 0x8:
-                raise ConnectionError("the browser closed the DevTools connection")
-            if opcode in (0x9, 0xA):  # ping, pong: nothing to do for our short sessions
-                continue
-            message += payload
-            if first & 0x80:
-                return message.decode()
-
-    def close(self) -> None:
-        self.sock.close()
+def find_chromium(name: str = "chromium") -> str | None:
+    """The browser to drive: a path, or a name looked up on PATH (Debian's package installs `chromium`)."""
+    return shutil.which(name)
 
 
-class Browser:
-    """Headless Chromium with one page, driven over the DevTools protocol."""
+def launch(playwright, executable: str):
+    """Headless Chromium from the system, driven by Playwright."""
+    return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
 
-    def __init__(self, executable: str):
-        self.profile = tempfile.mkdtemp(prefix="check-book-chromium-")
-        self.process = subprocess.Popen(
-            [executable, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}", "--remote-debugging-port=0",
-             "--remote-debugging-address=127.0.0.1", "--window-size=1280,900", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        port = self._devtools_port()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as response:
-            targets = [t for t in json.load(response) if t.get("type") == "page"]
-        if not targets:
-            raise RuntimeError("Chromium opened no page")
-        self.ws = WebSocket(targets[0]["webSocketDebuggerUrl"])
-        self.next_id = 0
-        self.events: list[dict] = []
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            self.call(f"{domain}.enable")
-        self.call("Emulation.setDeviceMetricsOverride", width=1280, height=900, deviceScaleFactor=1, mobile=False)
 
-    def _devtools_port(self) -> int:
-        active = Path(self.profile) / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Chromium exited at start with status {self.process.returncode}")
-            if active.exists() and active.read_text().strip():
-                return int(active.read_text().split()[0])
-            time.sleep(0.1)
-        raise RuntimeError("Chromium did not open its DevTools port within 30 s")
+class Tab:
+    """One page of the browser at one width and colour scheme; it records what went wrong while loading."""
 
-    def call(self, method: str, **params) -> dict:
-        self.next_id += 1
-        my_id = self.next_id
-        self.ws.send(json.dumps({"id": my_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.ws.receive())
-            if message.get("id") == my_id:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error'].get('message')}")
-                return message.get("result", {})
-            if "method" in message:
-                self.events.append(message)
+    def __init__(self, browser, width: int, dark: bool = False):
+        self.context = browser.new_context(viewport={"width": width, "height": 900},
+                                           color_scheme="dark" if dark else "light")
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.errors.append(f"uncaught exception: {error.message}"))
+        self.page.on("requestfailed", self._request_failed)
 
-    def wait_for(self, event: str, timeout: float) -> bool:
-        """Collect events until `event` arrives (True) or the time is up (False)."""
-        deadline = time.monotonic() + timeout
-        self.ws.sock.settimeout(0.2)
-        try:
-            while time.monotonic() < deadline:
-                try:
-                    message = json.loads(self.ws.receive())
-                except (socket.timeout, TimeoutError):
-                    continue
-                if "method" in message:
-                    self.events.append(message)
-                    if message["method"] == event:
-                        return True
-            return False
-        finally:
-            self.ws.sock.settimeout(60)
+    def _console(self, message) -> None:
+        url = message.location.get("url", "")
+        if message.type in ("error", "assert") and not url.endswith("/favicon.ico"):
+            self.errors.append(f"console.{message.type}: {message.text} {url}".strip())
+
+    def _request_failed(self, request) -> None:
+        if not request.url.endswith("/favicon.ico"):
+            self.errors.append(f"request failed: {request.failure} {request.url}")
 
     def open(self, url: str) -> list[str]:
-        """Load a page; return its console errors, exceptions and failed requests."""
-        self.events.clear()
-        result = self.call("Page.navigate", url=url)
-        if result.get("errorText"):
-            return [f"navigation failed: {result['errorText']}"]
-        if not self.wait_for("Page.loadEventFired", PAGE_TIMEOUT):
-            return [f"no load event within {PAGE_TIMEOUT:.0f} s"]
-        self.wait_for("(settle)", SETTLE)
-        return self.errors()
+        """Load a page and wait until its network is quiet; return its console errors and failures."""
+        from playwright.sync_api import Error
 
-    def errors(self) -> list[str]:
-        found, urls = [], {}
-        for event in self.events:
-            method, params = event["method"], event.get("params", {})
-            if method == "Network.requestWillBeSent":
-                urls[params.get("requestId")] = params.get("request", {}).get("url", "")
-            elif method == "Runtime.exceptionThrown":
-                details = params.get("exceptionDetails", {})
-                text = details.get("exception", {}).get("description") or details.get("text")
-                found.append(f"uncaught exception: {text}")
-            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-                args = " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
-                found.append(f"console.{params['type']}: {args}")
-            elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
-                entry = params["entry"]
-                if entry.get("url", "").endswith("/favicon.ico"):
-                    continue
-                found.append(f"console error: {entry.get('text')} {entry.get('url', '')}".strip())
-            elif method == "Network.loadingFailed" and not params.get("canceled"):
-                url = urls.get(params.get("requestId"), f"request {params.get('requestId')}")
-                if not url.endswith("/favicon.ico"):
-                    found.append(f"request failed: {params.get('errorText')} {url}")
-        return found
+        self.errors.clear()
+        for stage in ("load", "networkidle"):
+            try:
+                if stage == "load":
+                    self.page.goto(url, wait_until="load", timeout=PAGE_TIMEOUT)
+                else:
+                    self.page.wait_for_load_state(stage, timeout=PAGE_TIMEOUT)
+            except Error as err:
+                return [f"navigation failed ({stage}): {err.message.splitlines()[0]}"]
+        return list(self.errors)
 
-    def evaluate(self, expression: str):
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"evaluating {expression!r}: {result['exceptionDetails'].get('text')}")
-        return result.get("result", {}).get("value")
-
-    def screenshot(self, target: Path, dark: bool = False) -> None:
-        self.call("Emulation.setEmulatedMedia",
-                  features=[{"name": "prefers-color-scheme", "value": "dark" if dark else "light"}])
-        self.evaluate(f"document.documentElement.dataset.theme = {'dark' if dark else 'light'!r}; "
-                      "document.documentElement.dataset.mode = 'auto'; true")
-        time.sleep(0.3)
-        data = self.call("Page.captureScreenshot", format="png")["data"]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(base64.b64decode(data))
+    def evaluate(self, script: str, arg=None):
+        return self.page.evaluate(script, arg)
 
     def close(self) -> None:
-        try:
-            self.ws.close()
-        finally:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            shutil.rmtree(self.profile, ignore_errors=True)
+        self.context.close()
 
 
-BROKEN_IMAGES = ("[...document.images].filter(i => !i.complete || i.naturalWidth === 0)"
-                 ".map(i => i.getAttribute('src'))")
-SEARCH_RESULTS = ("[...document.querySelectorAll('#search-results a, ul.search a')]"
-                  ".map(a => a.getAttribute('href'))")
+BROKEN_IMAGES = "() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.getAttribute('src'))"
+SEARCH_RESULTS = "() => [...document.querySelectorAll('#search-results a, ul.search a')].map(a => a.getAttribute('href'))"
+# Opens every dropdown (solutions, toggled cells) so that their code is measured too.
+OPEN_EVERYTHING = """() => {
+  document.querySelectorAll('details').forEach(d => d.open = true);
+  document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+}"""
+CODE_OVERFLOW = """() => [...document.querySelectorAll('pre')]
+  .filter(p => p.offsetParent !== null && p.scrollWidth > p.clientWidth + 1)
+  .map(p => [p.scrollWidth - p.clientWidth,
+             p.textContent.split('\\n').reduce((a, b) => b.length > a.length ? b : a, '')])"""
+SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+# For each shown image whose file is in `sizes`: that text size times the image's displayed/natural width.
+GRAPH_TEXT = """sizes => [...document.images]
+  .filter(i => i.naturalWidth > 0 && i.offsetParent !== null)
+  .map(i => [i.getAttribute('src'), sizes[i.src.split('/').pop()], i.getBoundingClientRect().width / i.naturalWidth])
+  .filter(([src, size]) => size !== undefined).map(([src, size, scale]) => [src, size * scale])"""
+# Every line `<<name>>` of a listing, and whether a link inside the listing carries that text.
+CHUNK_REFERENCES = """() => [...document.querySelectorAll('div.chunk pre')].flatMap(pre => {
+  const links = new Set([...pre.querySelectorAll('a[href]')].map(a => a.textContent.trim()));
+  return pre.textContent.split('\\n').map(l => l.trim()).filter(l => /^<<[^<>]+>>$/.test(l))
+            .map(l => [l, links.has(l)]);
+})"""
 
 
 def external(message: str, base: str) -> bool:
@@ -422,59 +333,99 @@ def check_site(html: Path, args, report: Report) -> None:
     problems, images = check_images(html, pages)
     report.check("images exist and are not empty", problems)
     report.facts["images on the site"] = str(len(images))
+    graphs = graph_images(html, images)
+    report.facts["graph drawings"] = str(len(graphs))
 
-    executable = shutil.which(args.chromium) or args.chromium
-    if not Path(executable).exists():
+    executable = find_chromium(args.chromium)
+    if executable is None:
         report.problems.append(f"browser: {args.chromium} not found (Debian: apt-get install chromium)")
         return
-    server, base = serve(html)
-    browser = None
-    try:
-        browser = Browser(executable)
-        console, broken = [], []
-        for page in pages:
-            for error in browser.open(base + page):
-                if external(error, base):
-                    report.notes.append(f"{page}: {error}")
-                else:
-                    console.append(f"{page}: {error}")
-            broken += [f"{page}: the browser could not show {src}" for src in browser.evaluate(BROKEN_IMAGES)]
-        found, search_errors = search(browser, base, args.search_word, args.search_page)
-        console += [f"search.html: {error}" for error in search_errors if not external(error, base)]
-        console += [f"the server could not answer {failure}" for failure in server.failures]
-        report.check("pages load without console errors", console)
-        report.check("images load in the browser", broken)
-        report.check(f"search for {args.search_word!r} finds {args.search_page}", found)
+    from playwright.sync_api import Error, sync_playwright
 
-        shot = Path(args.screenshot)
-        browser.open(base + args.screenshot_page)
-        browser.screenshot(shot)
-        browser.screenshot(shot.with_name(shot.stem + "-dark" + shot.suffix), dark=True)
-        report.facts["screenshot"] = f"{shot} (and {shot.stem}-dark{shot.suffix}) of {args.screenshot_page}"
-    except (RuntimeError, ConnectionError, OSError) as err:
-        report.problems.append(f"browser: {err}")
+    server, base = serve(html)
+    try:
+        with sync_playwright() as playwright:
+            browser = launch(playwright, executable)
+            try:
+                browse(browser, base, pages, graphs, args, report)
+                console = [f"the server could not answer {failure}" for failure in server.failures]
+                report.check("the server answered every request", console)
+            finally:
+                browser.close()
+    except Error as err:
+        report.problems.append(f"browser: {err.message.splitlines()[0]}")
     finally:
-        if browser:
-            browser.close()
         server.shutdown()
         server.server_close()
 
 
-def search(browser: Browser, base: str, word: str, expected: str) -> tuple[list[str], list[str]]:
+def browse(browser, base: str, pages: list[str], graphs: dict[str, float], args, report: Report) -> None:
+    desktop, phone = Tab(browser, DESKTOP), Tab(browser, PHONE)
+    console, broken, overflow, small, unlinked, sideways = [], [], [], [], [], []
+    references = 0
+    for page in pages:
+        for error in desktop.open(base + page):
+            (report.notes if external(error, base) else console).append(f"{page}: {error}")
+        broken += [f"{page}: the browser could not show {src}" for src in desktop.evaluate(BROKEN_IMAGES)]
+        desktop.evaluate(OPEN_EVERYTHING)
+        overflow += [f"{page}: {px} px too wide: {line.strip()[:60]!r}" for px, line in desktop.evaluate(CODE_OVERFLOW)]
+        small += [f"{page}: {src} shows text at {px:.1f} px" for src, px in desktop.evaluate(GRAPH_TEXT, graphs)
+                  if px < MIN_GRAPH_TEXT_PX]
+        found = desktop.evaluate(CHUNK_REFERENCES)
+        references += len(found)
+        unlinked += [f"{page}: {line} is not a link" for line, linked in found if not linked]
+        phone.open(base + page)
+        phone.evaluate(OPEN_EVERYTHING)
+        wider = phone.evaluate(SIDEWAYS)
+        if wider > 0:
+            sideways.append(f"{page} is {wider} px wider than the screen")
+    found, search_errors = search(desktop, base, args.search_word, args.search_page)
+    console += [f"search.html: {error}" for error in search_errors if not external(error, base)]
+    report.check("pages load without console errors", console)
+    report.check("images load in the browser", broken)
+    report.check(f"search for {args.search_word!r} finds {args.search_page}", found)
+    report.check(f"no code block is cut off at {DESKTOP} px", overflow)
+    report.check(f"graph text is at least {MIN_GRAPH_TEXT_PX} px at {DESKTOP} px", small)
+    report.check("every <<name>> in a listing is a link", unlinked)
+    report.check(f"no page scrolls sideways at {PHONE} px", sideways)
+    report.facts["<<name>> references in listings"] = str(references)
+    desktop.close()
+    phone.close()
+    report.facts["screenshots"] = ", ".join(screenshots(browser, base + args.screenshot_page, Path(args.screenshots)))
+
+
+def screenshots(browser, url: str, folder: Path) -> list[str]:
+    """The page at both widths, in light and dark mode: chapter-1280.png, chapter-1280-dark.png, ..."""
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for width in (DESKTOP, PHONE):
+        for dark in (False, True):
+            tab = Tab(browser, width, dark)
+            tab.open(url)
+            target = folder / f"chapter-{width}{'-dark' if dark else ''}.png"
+            tab.page.screenshot(path=str(target))
+            tab.close()
+            saved.append(str(target))
+    return saved
+
+
+def search(tab: Tab, base: str, word: str, expected: str) -> tuple[list[str], list[str]]:
     """The site's own search (searchindex.js, run in the page) lists the expected chapter.
 
     Returns the problems with the results, and the console errors of the search page.
     """
-    errors = browser.open(f"{base}search.html?q={word}")
-    hrefs: list[str] = []
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        hrefs = browser.evaluate(SEARCH_RESULTS) or []
-        if any(Path(urlparse(h).path).stem == Path(expected).stem for h in hrefs):
-            return [], errors
-        time.sleep(0.25)
-    shown = ", ".join(sorted({urlparse(h).path for h in hrefs})) or "nothing"
-    return [f"the results ({shown}) do not include {expected}"], errors
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    errors = tab.open(f"{base}search.html?q={word}")
+    stem = Path(expected).stem
+    try:
+        tab.page.wait_for_function(f"() => ({SEARCH_RESULTS})().some(h => h.split('#')[0].split('?')[0]"
+                                   f".endsWith({stem!r} + '.html'))", timeout=15_000)
+        return [], errors
+    except PlaywrightTimeout:
+        hrefs = tab.evaluate(SEARCH_RESULTS) or []
+        shown = ", ".join(sorted({urlparse(h).path for h in hrefs})) or "nothing"
+        return [f"the results ({shown}) do not include {expected}"], errors
 
 
 # ---------------------------------------------------------------- the PDF
@@ -485,11 +436,33 @@ def compact(text: str) -> str:
     return re.sub(r"[^0-9a-z]+", "", text.lower())
 
 
+@dataclass
+class PdfLine:
+    page: int
+    text: str
+    size: float  # font size in pt
+
+
+def pdf_lines(pdf: Path) -> list[PdfLine]:
+    """Every line of text of the PDF with its page and font size (poppler's pdftohtml -xml)."""
+    xml = subprocess.run(["pdftohtml", "-xml", "-i", "-q", "-stdout", "-zoom", "1", str(pdf)],
+                         capture_output=True, text=True, check=True).stdout
+    tree = ElementTree.fromstring(xml)
+    lines = []
+    for page in tree.iter("page"):
+        sizes = {spec.get("id"): float(spec.get("size")) for spec in page.iter("fontspec")}
+        sizes |= {spec.get("id"): float(spec.get("size")) for spec in tree.iter("fontspec")}
+        for text in page.iter("text"):
+            lines.append(PdfLine(int(page.get("number")), "".join(text.itertext()).strip(),
+                                 sizes.get(text.get("font"), 0.0)))
+    return lines
+
+
 def check_pdf(pdf: Path, log: Path, report: Report) -> None:
     if not pdf.is_file():
         report.problems.append(f"pdf: {pdf} does not exist (run `make pdf`)")
         return
-    for tool in ("pdfinfo", "pdftotext"):
+    for tool in ("pdfinfo", "pdftotext", "pdftohtml"):
         if not shutil.which(tool):
             report.problems.append(f"pdf: {tool} not found (Debian: apt-get install poppler-utils)")
             return
@@ -512,9 +485,21 @@ def check_pdf(pdf: Path, log: Path, report: Report) -> None:
     report.check("every chunk listing is in the PDF", missing)
     report.facts["chunk listings"] = str(len(blocks))
     wrapped = wrapped_lines(raw)
-    report.check("no line of code or output wraps in the PDF",
-                 [f"wrapped: {line[:70]!r}" for line in wrapped[:5]]
-                 + ([f"... and {len(wrapped) - 5} more"] if len(wrapped) > 5 else []))
+    report.check("no line of code or output wraps in the PDF", [f"wrapped: {line[:70]!r}" for line in wrapped])
+    report.check("no file path is hyphenated", hyphenated_paths(raw, tangle.tangle(ROOT).files))
+    appendices = [part["caption"] for part in toc_parts() if not part.get("numbered")]
+    if appendices:
+        report.check("appendix listings are numbered A.1, B.1, ...", unlettered_listings(raw, appendices[-1]))
+
+    lines = pdf_lines(pdf)
+    report.check("the contents are titled Contents", contents_title(lines))
+    report.check("every part has its title in the PDF", missing_parts(lines, [part["caption"] for part in toc_parts()]))
+    report.check("no page holds fewer than three lines, except openers and figures", sparse_pages(lines))
+    sizes = graph_label_sizes(lines)
+    report.check(f"graph labels print at {MIN_GRAPH_TEXT_PT} pt or more",
+                 [f"page {page}: {size:.1f} pt" for page, size in sizes if size < MIN_GRAPH_TEXT_PT])
+    if sizes:
+        report.facts["smallest graph label in the PDF"] = f"{min(size for _, size in sizes):.1f} pt"
 
     tex = log.with_suffix(".tex")
     if tex.is_file():
@@ -522,13 +507,12 @@ def check_pdf(pdf: Path, log: Path, report: Report) -> None:
     if not log.is_file():
         report.problems.append(f"pdf: the LaTeX log {log} does not exist")
         return
-    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-    glyphs = [line.strip() for line in lines if line.startswith("Missing character")]
-    report.check("every character has a glyph (LaTeX log)",
-                 [f"{n} x {line}" for line, n in _counted(glyphs)])
-    overfull = [line for line in lines if line.startswith("Overfull \\hbox")]
+    log_lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    glyphs = [line.strip() for line in log_lines if line.startswith("Missing character")]
+    report.check("every character has a glyph (LaTeX log)", [f"{n} x {line}" for line, n in _counted(glyphs)])
+    overfull = [line for line in log_lines if line.startswith("Overfull \\hbox")]
     report.facts["overfull hboxes"] = str(len(overfull))
-    report.facts["overfull vboxes"] = str(sum(line.startswith("Overfull \\vbox") for line in lines))
+    report.facts["overfull vboxes"] = str(sum(line.startswith("Overfull \\vbox") for line in log_lines))
     worst = sorted(overfull, key=lambda line: -float(re.search(r"\(([\d.]+)pt", line).group(1)))[:3]
     report.notes += [f"overfull: {line}" for line in worst]
 
@@ -542,6 +526,71 @@ def wrapped_lines(pdf_text: str) -> list[str]:
     """The lines of code or output that the PDF had to break, each as printed before its break."""
     lines = pdf_text.splitlines()
     return [before for before, line in zip(lines, lines[1:]) if line.startswith(CONTINUATION)]
+
+
+def hyphenated_paths(pdf_text: str, paths) -> list[str]:
+    """Each file path that the PDF breaks with a hyphen at the end of a line ('micro-' / 'grad/nn.py')."""
+    found = []
+    for path in sorted(paths):
+        for cut in range(1, len(path)):
+            broken = re.escape(path[:cut]) + r"-\s*\n\s*" + re.escape(path[cut:])
+            if re.search(broken, pdf_text):
+                found.append(f"{path[:cut]}- {path[cut:]}")
+    return found
+
+
+def unlettered_listings(pdf_text: str, appendix_part: str) -> list[str]:
+    """Listings after the appendices' part page whose number does not start with a letter (A.1)."""
+    lines = pdf_text.splitlines()
+    starts = [n for n, line in enumerate(lines) if line.strip() == appendix_part]
+    if not starts:
+        return [f"no part page {appendix_part!r}"]
+    numbers = re.findall(r"^Listing\s+(\S+?):", "\n".join(lines[starts[-1]:]), re.M)
+    if not numbers:
+        return ["no listing in the appendices"]
+    return [f"Listing {number}" for number in numbers if not number[0].isalpha()]
+
+
+def contents_title(lines: list[PdfLine]) -> list[str]:
+    first = [line for line in lines if line.page <= 8]
+    if any(line.text.lower() == "contents" and line.size > 12 for line in first):
+        return []
+    return ["no heading 'Contents' on the first pages"]
+
+
+def missing_parts(lines: list[PdfLine], captions: list[str]) -> list[str]:
+    big = {compact(line.text) for line in lines if line.size > 14}
+    return [f"part {caption!r} has no title page" for caption in captions if compact(caption) not in big]
+
+
+def sparse_pages(lines: list[PdfLine]) -> list[str]:
+    """Pages with fewer than three lines of text, except those with a title (chapter, part) or a figure."""
+    pages: dict[int, list[PdfLine]] = {}
+    for line in lines:
+        if line.text:
+            pages.setdefault(line.page, []).append(line)
+    last = max(pages, default=0)
+    problems = []
+    for number in range(1, last + 1):
+        on_page = pages.get(number, [])
+        opener = any(line.size > 14 for line in on_page)
+        figure = any(line.text.startswith(("Fig.", "Figure")) for line in on_page)
+        if len(on_page) < 3 and not opener and not figure:
+            shown = " / ".join(line.text[:30] for line in on_page) or "blank"
+            problems.append(f"page {number}: {shown}")
+    return problems
+
+
+GRAPH_LABEL = re.compile(r"^(data|grad) = ")
+
+
+def graph_label_sizes(lines: list[PdfLine]) -> list[tuple[int, float]]:
+    """(page, smallest label) for each page with a graph drawing (its labels read 'data = ...')."""
+    smallest: dict[int, float] = {}
+    for line in lines:
+        if GRAPH_LABEL.match(line.text):
+            smallest[line.page] = min(smallest.get(line.page, line.size), line.size)
+    return sorted(smallest.items())
 
 
 def first_line(block: tangle.Block) -> str:
@@ -567,12 +616,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--html", default="_build/html", help="the built site (default: %(default)s)")
     parser.add_argument("--pdf", default="_build/latex/micrograd-book.pdf", help="default: %(default)s")
     parser.add_argument("--log", default=None, help="the LaTeX log (default: next to the PDF)")
-    parser.add_argument("--chromium", default="chromium", help="the browser to drive (default: %(default)s)")
+    parser.add_argument("--chromium", default="chromium",
+                        help="the browser Playwright drives: a path or a name on PATH (default: %(default)s)")
     parser.add_argument("--search-word", default="backward")
     parser.add_argument("--search-page", default="book/05-backprop.html",
                         help="the page the search must find (default: %(default)s)")
-    parser.add_argument("--screenshot", default="ci-artifacts/chapter.png", help="default: %(default)s")
-    parser.add_argument("--screenshot-page", default="book/10-classifier.html", help="default: %(default)s")
+    parser.add_argument("--screenshots", default="ci-artifacts", help="folder for them (default: %(default)s)")
+    parser.add_argument("--screenshot-page", default="book/05-backprop.html", help="default: %(default)s")
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--html-only", action="store_true")
     only.add_argument("--pdf-only", action="store_true")

@@ -2,7 +2,10 @@
 
 * ``{chunk}`` blocks become highlighted listings with a caption (name, and file
   for a root) and a line of cross-links: where the chunk is used, where it was
-  first defined, where it is continued or replaced.
+  first defined, where it is continued or replaced. Inside a listing, each line
+  ``<<name>>`` is a link to that chunk, on the site and in the PDF.
+* Every line of code the book shows fits in ``LINE_LIMIT`` characters: the
+  site's code size (static/chunks.css) and the PDF's are set from it.
 * Each chapter's code cells run against the package *as it stands at the end of
   that chapter* (``tangle.py --through``). A chapter's first code cell holds the
   line ``SETUP_MARKER`` (or ``WHOLE_BOOK_MARKER``); the build fills it in with
@@ -16,6 +19,7 @@ the same structure, and a tangle error stops the build at its file:line.
 from __future__ import annotations
 
 import hashlib
+import html
 import os
 import re
 import shutil
@@ -24,6 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from docutils import nodes
+from pygments.formatters.latex import escape_tex
+from pygments.lexers import PythonLexer
+from pygments.token import Generic, Text
 from sphinx.errors import ExtensionError
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import make_refnode
@@ -31,6 +38,9 @@ from sphinx.util.nodes import make_refnode
 TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
 import tangle  # noqa: E402
+
+# The widest line of code or output the book shows, in characters: on the site at 1280 px and in the PDF.
+LINE_LIMIT = 96
 
 SETUP_MARKER = "# This chapter's code (filled in when the book is built)"
 # For a chapter whose cells read the whole book (counts of chunks, lines of the final package):
@@ -117,7 +127,7 @@ class ChunkDirective(SphinxDirective):
                              "of a chapter listed in _toc.yml, not inside another directive")
         block = listing.block
         code = "\n".join(block.body)
-        literal = nodes.literal_block(code, code, language="python", classes=["chunk-code"])
+        literal = nodes.literal_block(code, code, language="chunk", classes=["chunk-code"])
         literal["linenos"] = False
         self.set_source_info(literal)
         caption = nodes.caption("", "", *self.caption_parts(listing))
@@ -180,7 +190,96 @@ def _unique_parents(listings: list[Listing]) -> list[Listing]:
     return parents
 
 
+# ---------------------------------------------------------------- references inside listings
+
+REFERENCE_TOKEN = Generic.Reference  # class "g-Reference" in HTML, "g+gReference" in LaTeX
+
+
+class ChunkLexer(PythonLexer):
+    """Python, except that a line ``<<name>>`` is one token: a reference to a chunk, not code."""
+
+    name = "chunk"
+    aliases = ["chunk"]
+
+    def get_tokens_unprocessed(self, text):
+        offset = 0
+        for piece in re.split(r"(^[ \t]*<<[^<>\n]+>>[ \t]*$)", text, flags=re.M):
+            match = tangle.REFERENCE.match(piece)
+            if match:
+                yield offset, Text, match["indent"]
+                yield offset + len(match["indent"]), REFERENCE_TOKEN, piece.strip()
+            elif piece:
+                for index, token, value in super().get_tokens_unprocessed(piece):
+                    yield offset + index, token, value
+            offset += len(piece)
+
+
+def reference_target(app, name: str) -> "Listing | None":
+    """The listing a reference to `name` leads to: where that chunk is first defined."""
+    return next((listing for listing in app.chunk_listings.values() if listing.block.name == name), None)
+
+
+HTML_REFERENCE = re.compile(r'<span class="g g-Reference">&lt;&lt;(.+?)&gt;&gt;</span>')
+
+
+def link_references_html(app, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Turn each highlighted ``<<name>>`` of the page into a link to that chunk."""
+    if "body" not in context or "g-Reference" not in context["body"]:
+        return
+
+    def link(match: re.Match) -> str:
+        target = reference_target(app, html.unescape(match[1]))
+        if target is None:
+            return match[0]
+        href = app.builder.get_relative_uri(pagename, target.docname) + "#" + target.label
+        return f'<a class="chunk-ref reference internal" href="{href}">{match[0]}</a>'
+
+    context["body"] = HTML_REFERENCE.sub(link, context["body"])
+
+
+LATEX_REFERENCE = re.compile(r"\\PYG\{g\+gReference\}\{(.*)\}$", re.M)
+
+
+def link_references_latex(app, exception) -> None:
+    """In the .tex the LaTeX builder wrote, make each ``<<name>>`` a hyperlink to its chunk."""
+    if exception is not None or app.builder.format != "latex":
+        return
+    escaped = {escape_tex(f"<<{name}>>", "PYG"): listing for name, listing in reversed(
+        [(listing.block.name, listing) for listing in app.chunk_listings.values()])}
+
+    def link(match: re.Match) -> str:
+        target = escaped.get(match[1])
+        if target is None:
+            return match[0]
+        label = f"{target.docname}:{target.label}"
+        return f"\\PYG{{g+gReference}}{{\\hyperref[\\detokenize{{{label}}}]{{{match[1]}}}}}"
+
+    for tex in Path(app.outdir).glob("*.tex"):
+        text = tex.read_text(encoding="utf-8")
+        tex.write_text(LATEX_REFERENCE.sub(link, text), encoding="utf-8")
+
+
+# In the PDF a reference reads as a name, in the text's italic, not as code.
+LATEX_REFERENCE_STYLE = r"""
+\makeatletter
+\@namedef{PYG@tok@gReference}{\def\PYG@ff##1{\textrm{\textit{##1}}}\def\PYG@tc##1{\textcolor[rgb]{0.1,0.3,0.6}{##1}}}
+\makeatother
+"""
+
+
+def latex_code_size() -> str:
+    """fancyvrb's font size for code in the PDF: LINE_LIMIT characters of 0.602 em (DejaVu Sans Mono) fill a line."""
+    return (r"\newdimen\bookcodesize \bookcodesize=\dimexpr(\textwidth-12pt)*1000/%d\relax"
+            r"\fvset{fontsize=\fontsize{\bookcodesize}{1.2\bookcodesize}\selectfont}" % (602 * LINE_LIMIT))
+
+
 # ---------------------------------------------------------------- events
+
+
+def on_config_inited(app, config) -> None:
+    # The PDF's code size follows the line limit; references in listings have their own style.
+    config.latex_elements["fvset"] = latex_code_size()
+    config.latex_elements["preamble"] = config.latex_elements.get("preamble", "") + LATEX_REFERENCE_STYLE
 
 
 def on_builder_inited(app) -> None:
@@ -270,8 +369,12 @@ def on_doctree_resolved(app, doctree, docname: str) -> None:
 def setup(app):
     app.add_directive("chunk", ChunkDirective)
     app.add_node(chunk_link)
+    app.connect("config-inited", on_config_inited)
     app.connect("builder-inited", on_builder_inited)
     app.connect("source-read", on_source_read)
     app.connect("doctree-resolved", on_doctree_resolved)
+    app.connect("html-page-context", link_references_html)
+    app.connect("build-finished", link_references_latex)
+    app.add_lexer("chunk", ChunkLexer)
     app.add_css_file("chunks.css")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

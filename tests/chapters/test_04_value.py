@@ -180,13 +180,49 @@ def test_draw_dot_shows_every_value_and_op(mg):
     out.grad = 1.0
     dot = mg.viz.draw_dot(out, names={a: "a"})
     assert isinstance(dot, graphviz.Digraph)
-    assert dot.graph_attr["rankdir"] == "LR"
+    assert dot.graph_attr["rankdir"] == "TB"  # three levels, at most two values broad
     source = dot.source
     assert source.count("shape=record") == 5  # a, b, 1.5, a*b and the sum
     assert source.count("shape=oval") == 2  # the * and the +
     assert source.count("->") == 2 + 2 + 2  # 4 inputs -> their ops, 2 ops -> their results
-    assert "data 2.0000" in source and "data -6.0000" in source and "data -4.5000" in source
-    assert "grad 1.0000" in source and "{ a | data 2.0000 | grad 0.0000 }" in source
+    assert "data = 2.0" in source and "data = -6.0" in source and "data = -4.5" in source
+    assert "grad = 1.0" in source and "{ a | data = 2.0 | grad = 0.0 }" in source
+
+
+def test_draw_dot_rounds_to_four_decimals(mg):
+    need_graphviz()
+    Value = mg.engine.Value
+    near = Value(-1.4999999999999993) + 0.0  # how a sum of floats can land next to -1.5
+    source = mg.viz.draw_dot(near).source
+    assert "data = -1.5 " in source and "-1.4999" not in source
+
+
+def test_draw_dot_lays_out_a_deep_graph_top_to_bottom_and_a_broad_one_left_to_right(mg):
+    Value = mg.engine.Value
+    chain = Value(1.0)
+    for _ in range(5):
+        chain = chain * 2
+    level = [Value(float(i)) for i in range(16)]
+    while len(level) > 1:  # a balanced tree of sums: 5 levels, 16 leaves on the last
+        level = [level[i] + level[i + 1] for i in range(0, len(level), 2)]
+    assert mg.viz.narrower_direction(chain) == "TB"
+    assert mg.viz.narrower_direction(level[0]) == "LR"
+
+
+def test_draw_dot_takes_the_original_micrograds_keywords(mg):
+    need_graphviz()
+    Value = mg.engine.Value
+    y = (Value(1.0) * 2 + 1).tanh()
+    dot = mg.viz.draw_dot(y, format="png", rankdir="LR")  # as the original's trace_graph notebook
+    assert dot.format == "png" and dot.graph_attr["rankdir"] == "LR"
+    assert "{ data" not in dot.source  # left to right, a box's fields are stacked without braces
+    if shutil.which("dot"):
+        assert dot.pipe()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_record_text_escapes_graphviz_signs_and_wraps_long_names(mg):
+    assert mg.viz.record_text("a {b} | <c>") == r"a \{b\} \| \<c\>"
+    assert mg.viz.record_text("the loss of the whole batch") == r"the loss of\nthe whole\nbatch"
 
 
 def test_draw_dot_renders_with_the_dot_program(mg):
@@ -195,7 +231,7 @@ def test_draw_dot_renders_with_the_dot_program(mg):
         pytest.skip("the Graphviz dot program is not installed")
     Value = mg.engine.Value
     svg = mg.viz.draw_dot(Value(2.0) * 3).pipe(format="svg").decode()
-    assert svg.lstrip().startswith("<?xml") and "data 6.0000" in svg
+    assert svg.lstrip().startswith("<?xml") and "data = 6.0" in svg
 
 
 def test_draw_dot_explains_a_missing_graphviz(mg, monkeypatch):

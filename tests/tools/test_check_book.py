@@ -1,8 +1,5 @@
-"""tools/check_book.py: the static link and image checks, the WebSocket framing, and one real browser run."""
+"""tools/check_book.py: the static link and image checks, the browser's measurements, the PDF's text."""
 import os
-import shutil
-import socket
-import struct
 import sys
 from pathlib import Path
 
@@ -68,50 +65,8 @@ def test_external_failures_are_told_apart_from_the_book_s_own():
     assert not check_book.external("uncaught exception: SyntaxError", base)
 
 
-def frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
-    """A server-to-client frame (unmasked), as RFC 6455 section 5.2 lays it out."""
-    first = (0x80 if fin else 0) | opcode
-    n = len(payload)
-    if n < 126:
-        return bytes([first, n]) + payload
-    if n < 1 << 16:
-        return bytes([first, 126]) + struct.pack(">H", n) + payload
-    return bytes([first, 127]) + struct.pack(">Q", n) + payload
-
-
-def connected_pair():
-    ours, theirs = socket.socketpair()
-    client = check_book.WebSocket.__new__(check_book.WebSocket)  # skip the HTTP handshake
-    client.sock, client.buffer = ours, b""
-    return client, theirs
-
-
-@pytest.mark.parametrize("size", [5, 300, 70000])
-def test_websocket_reads_every_length_encoding(size):
-    client, server = connected_pair()
-    message = ("x" * size).encode()
-    server.sendall(frame(0x9, b"ping") + frame(0x1, message))  # a ping first: skipped
-    assert client.receive() == message.decode()
-
-
-def test_websocket_joins_fragments():
-    client, server = connected_pair()
-    server.sendall(frame(0x1, b"hel", fin=False) + frame(0x0, b"lo"))
-    assert client.receive() == "hello"
-
-
-def test_websocket_masks_what_it_sends():
-    client, server = connected_pair()
-    client.send("héllo" * 40)  # 240 bytes: the 16-bit length form
-    data = server.recv(1000)
-    assert data[0] == 0x81 and data[1] == 0x80 | 126
-    n = struct.unpack(">H", data[2:4])[0]
-    mask, payload = data[4:8], data[8:8 + n]
-    assert bytes(b ^ mask[i % 4] for i, b in enumerate(payload)).decode() == "héllo" * 40
-
-
 def find_chromium():
-    found = shutil.which("chromium")
+    found = check_book.find_chromium()
     if found is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is missing (Debian: apt-get install chromium)")
@@ -119,28 +74,91 @@ def find_chromium():
     return found
 
 
-def test_the_browser_reports_console_errors_and_broken_images(tmp_path):
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
     chromium = find_chromium()
-    write(tmp_path / "bad.html", '<img src="nothing.png"><script>console.error("boom"); undefinedName();</script>')
-    write(tmp_path / "good.html", "<p>fine</p>")
+    with sync_api.sync_playwright() as playwright:
+        launched = check_book.launch(playwright, chromium)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def site(tmp_path):
     server, base = check_book.serve(tmp_path)
-    browser = check_book.Browser(chromium)
-    try:
-        errors = browser.open(base + "bad.html")
-        broken = browser.evaluate(check_book.BROKEN_IMAGES)
-        clean = browser.open(base + "good.html")
-        failures = list(server.failures)
-    finally:
-        browser.close()
-        server.shutdown()
-        server.server_close()
+    yield tmp_path, base, server
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_browser_reports_console_errors_and_broken_images(browser, site):
+    folder, base, server = site
+    write(folder / "bad.html", '<img src="nothing.png"><script>console.error("boom"); undefinedName();</script>')
+    write(folder / "good.html", "<p>fine</p>")
+    tab = check_book.Tab(browser, check_book.DESKTOP)
+    errors = tab.open(base + "bad.html")
+    broken = tab.evaluate(check_book.BROKEN_IMAGES)
+    clean = tab.open(base + "good.html")
+    tab.close()
     text = "\n".join(errors)
     assert "console.error: boom" in text
     assert "undefinedName" in text
     assert "nothing.png" in text
     assert broken == ["nothing.png"]
     assert clean == []
-    assert failures == ["404 /nothing.png"]
+    assert list(server.failures) == ["404 /nothing.png"]
+
+
+def test_the_browser_measures_cut_off_code_and_sideways_scrolling(browser, site):
+    folder, base, _ = site
+    write(folder / "wide.html", '<div style="width:300px"><pre style="overflow:auto">' + "x" * 200 + "</pre></div>"
+                                '<div style="width:300px"><pre style="overflow:auto">short</pre></div>'
+                                '<p style="width:600px">a paragraph wider than a phone</p>')
+    phone = check_book.Tab(browser, check_book.PHONE)
+    phone.open(base + "wide.html")
+    cut = phone.evaluate(check_book.CODE_OVERFLOW)
+    wider = phone.evaluate(check_book.SIDEWAYS)
+    phone.close()
+    assert len(cut) == 1 and cut[0][1] == "x" * 200 and cut[0][0] > 1000
+    assert wider == 8 + 600 - check_book.PHONE  # the paragraph ends 8 px (the body's margin) + 600 px in
+
+
+def test_chunk_references_must_be_links(browser, site):
+    folder, base, _ = site
+    write(folder / "refs.html", '<div class="chunk"><pre>def f():\n    <a href="#chunk-a-1">&lt;&lt;a&gt;&gt;</a>\n'
+                                "    &lt;&lt;b: and pass&gt;&gt;\n</pre></div>")
+    tab = check_book.Tab(browser, check_book.DESKTOP)
+    tab.open(base + "refs.html")
+    found = tab.evaluate(check_book.CHUNK_REFERENCES)
+    tab.close()
+    assert found == [["<<a>>", True], ["<<b: and pass>>", False]]
+
+
+GRAPHVIZ_SVG = """<!-- Generated by graphviz version 2.43.0 -->
+<svg width="150pt" height="100pt" viewBox="0.00 0.00 300.00 200.00" xmlns="http://www.w3.org/2000/svg">
+<g id="graph0" class="graph" transform="scale(1 1) rotate(0) translate(4 196)">
+<text text-anchor="middle" x="10" y="10" font-family="Times,serif" font-size="12.00">data = 1.0</text>
+<text text-anchor="middle" x="10" y="30" font-family="Times,serif" font-size="9.00">+</text>
+</g></svg>"""
+
+
+def test_graph_text_size_reads_the_smallest_font_at_natural_size():
+    # 9 user units, drawn at 150 pt for 300 units: 4.5 pt, which is 6 CSS px.
+    assert check_book.graph_text_size(GRAPHVIZ_SVG) == pytest.approx(6.0)
+    assert check_book.graph_text_size(GRAPHVIZ_SVG.replace("graphviz", "matplotlib")) is None
+
+
+def test_graph_text_is_measured_at_the_size_the_page_shows_it(browser, site):
+    folder, base, _ = site
+    write(folder / "g.svg", GRAPHVIZ_SVG)
+    write(folder / "g.html", '<img src="g.svg" style="width:100px"><img src="g.svg">')
+    tab = check_book.Tab(browser, check_book.DESKTOP)
+    tab.open(base + "g.html")
+    shown = tab.evaluate(check_book.GRAPH_TEXT, {"g.svg": 6.0})
+    tab.close()
+    # natural width 150 pt = 200 px: the first is shown at half size, the second as it is
+    assert [size for _, size in shown] == [pytest.approx(3.0, rel=1e-3), pytest.approx(6.0, rel=1e-3)]
 
 
 def test_lines_the_pdf_broke_are_found_by_their_continuation_arrow():
@@ -151,3 +169,47 @@ def test_lines_the_pdf_broke_are_found_by_their_continuation_arrow():
         "a sentence, \u2192 with an arrow inside",
     ]
     assert check_book.wrapped_lines("no breaks here\n, \u2192 not a continuation") == []
+
+
+def test_a_file_path_broken_with_a_hyphen_is_found():
+    text = "Listing 4.1: «main» ≡ micro-\ngrad/__main__.py\nthe micro-\nscopic world\n"
+    assert check_book.hyphenated_paths(text, ["micrograd/__main__.py", "micrograd/nn.py"]) == [
+        "micro- grad/__main__.py"]
+    assert check_book.hyphenated_paths("micrograd/__main__.py\n", ["micrograd/__main__.py"]) == []
+
+
+def test_appendix_listings_must_be_lettered_and_present():
+    body = "Appendices\n"  # the contents list it too; the last one is the part page
+    lettered = body + "A.1 x\nAppendices\nListing A.1: micrograd/nn.py\nListing A.2: «x» ≡\n"
+    assert check_book.unlettered_listings(lettered, "Appendices") == []
+    numbered = "Listing 4.1: «y»\nAppendices\nListing 1.1: micrograd/nn.py\n"
+    assert check_book.unlettered_listings(numbered, "Appendices") == ["Listing 1.1"]
+    assert check_book.unlettered_listings("Appendices\nno listing here\n", "Appendices") == [
+        "no listing in the appendices"]
+
+
+def line(page, text, size=10.0):
+    return check_book.PdfLine(page, text, size)
+
+
+def test_contents_title_and_part_pages():
+    assert check_book.contents_title([line(2, "CONTENTS", 14.3)]) == []
+    assert check_book.contents_title([line(2, "FOUNDATIONS", 14.3)]) != []
+    lines = [line(6, "Part I", 20.7), line(6, "Foundations", 24.8), line(9, "The engine", 10)]
+    assert check_book.missing_parts(lines, ["Foundations", "The engine"]) == [
+        "part 'The engine' has no title page"]
+
+
+def test_sparse_pages_spare_openers_and_figures():
+    lines = [line(1, "a"), line(1, "b"), line(1, "c"),  # a full page
+             line(2, "}"),  # a stranded line
+             line(3, "Part II", 20.7),  # a part page
+             line(4, "Fig. 3.1: a picture")]  # a figure
+    assert check_book.sparse_pages(lines + [line(6, "x"), line(6, "y"), line(6, "z")]) == [
+        "page 2: }", "page 5: blank"]
+
+
+def test_graph_label_sizes_are_read_per_page():
+    lines = [line(20, "data = 2.0", 11.0), line(20, "grad = 0.0", 6.5), line(20, "text", 5.0),
+             line(31, "data = -8.0", 9.0)]
+    assert check_book.graph_label_sizes(lines) == [(20, 6.5), (31, 9.0)]

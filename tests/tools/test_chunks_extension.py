@@ -135,3 +135,59 @@ def test_a_change_to_a_tool_changes_every_chapters_code_hash(tmp_path):
     assert {c: d for c, (_, d) in before.items()} == {c: d for c, (_, d) in again.items()}
     assert all(before[c][1] != after[c][1] for c in chapters)
     assert chunks.whole_book_digest(ROOT, chapters, tools) != whole_before
+
+
+def test_a_reference_inside_a_listing_is_a_link_to_its_chunk_in_html(mini_book):
+    out = build(mini_book, "html")
+    index = (out / "index.html").read_text()
+    link = re.search(r'<a class="chunk-ref reference internal" href="([^"]*)">(.*?)</a>', index)
+    assert link is not None
+    assert link[1] == "#chunk-a-methods-1"
+    assert "&lt;&lt;A: methods&gt;&gt;" in link[2] and 'class="g g-Reference"' in link[2]
+
+
+def test_a_reference_inside_a_listing_is_a_hyperlink_in_latex(mini_book):
+    out = build(mini_book, "latex")
+    tex = next(out.glob("*.tex")).read_text()
+    assert (r"\PYG{g+gReference}{\hyperref[\detokenize{index:chunk-a-methods-1}]"
+            r"{\PYGZlt{}\PYGZlt{}A: methods\PYGZgt{}\PYGZgt{}}}") in tex
+
+
+def test_the_lexer_keeps_keywords_in_a_reference_out_of_the_code():
+    from pygments.token import Keyword
+
+    import chunks
+
+    code = "class A:\n    <<Value: and pass sum>>\n    def f(self):\n        pass\n"
+    tokens = list(chunks.ChunkLexer().get_tokens_unprocessed(code))
+    assert (13, chunks.REFERENCE_TOKEN, "<<Value: and pass sum>>") in tokens  # after "class A:\n    "
+    assert [v for _, t, v in tokens if t in Keyword] == ["class", "def", "pass"]
+    assert "".join(v for _, _, v in tokens) == code
+
+
+def test_every_line_of_code_the_book_shows_fits_the_line_limit():
+    # One limit for the site (static/chunks.css) and the PDF (latex_code_size): every listing,
+    # every code cell and every line of the package (appendix A prints it) fits within it.
+    import chunks
+    import tangle
+
+    css = (ROOT / "tools/static/chunks.css").read_text()
+    assert re.search(r"--book-line-limit:\s*(\d+)", css)[1] == str(chunks.LINE_LIMIT)
+    assert f"/{602 * chunks.LINE_LIMIT}" in chunks.latex_code_size()
+    too_long = []
+    for chapter in tangle.read_toc(ROOT):
+        in_cell = False
+        for number, line in enumerate((ROOT / chapter).read_text().splitlines(), 1):
+            if line.startswith("```{code-cell}"):
+                in_cell = True
+            elif in_cell and line.startswith("```"):
+                in_cell = False
+            elif in_cell and len(line) > chunks.LINE_LIMIT:
+                too_long.append(f"{chapter}:{number}: {len(line)} characters")
+    for block in tangle.parse_book(ROOT):
+        too_long += [f"{block.where}: «{block.name}» has a line of {len(line)} characters"
+                     for line in block.body if len(line) > chunks.LINE_LIMIT]
+    for path, text in tangle.tangle(ROOT).files.items():
+        too_long += [f"{path}:{n}: {len(line)} characters"
+                     for n, line in enumerate(text.splitlines(), 1) if len(line) > chunks.LINE_LIMIT]
+    assert too_long == []
