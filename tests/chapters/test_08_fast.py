@@ -269,3 +269,33 @@ def test_backward_rule_can_be_run_by_hand(mg):
     assert (a.grad, b.grad) == (-3.0, 2.0)
     a._backward()  # a leaf: nothing to do, and no error
     assert a.grad == -3.0
+
+
+# ---------------------------------------------------------------- the chapter's exercise
+
+
+def test_exercise_counts_of_a_step_on_twenty_points(mg):
+    # One weighted sum per neuron and point: (16 + 16 + 1) * 20 = 660; the L2 penalty
+    # squares and adds the 337 parameters: 674 nodes that do not depend on the points.
+    import cProfile
+    import pstats
+
+    points, labels = bench.moons()
+    model = bench.new_model(mg)
+    profiler = cProfile.Profile()
+    profiler.runcall(bench.train_step, model, points[:20], labels[:20], 0)
+    calls = {name: count for (_, _, name), (count, *_) in pstats.Stats(profiler).stats.items()}
+    assert calls["weighted_sum"] == 660
+    graph = bench.loss_of(bench.new_model(mg), points[:20], labels[:20])
+    assert calls["_prev"] == bench.graph_nodes(graph)  # backward reads _prev once per node
+    penalty = bench.workload().demo.l2_penalty(model.parameters())
+    ops, stack, seen = [], [penalty], {id(penalty)}
+    while stack:
+        node = stack.pop()
+        ops.append(node._op)
+        for child in node._prev:
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    # 337 squares and 337 additions, and the product by alpha
+    assert (ops.count("*"), ops.count("+")) == (337 + 1, 337)
