@@ -130,8 +130,9 @@ def timed_step(model, points, labels, k: int) -> tuple[float, float]:
     return total, sum(spent) / total
 
 
-def measure_here(package, points, labels, depth: int = 20_000) -> tuple[float, float, float, float]:
-    """In this process: CPU seconds of a step (the better of two, after a first) and the
+def measure_here(package, points, labels, timed: int = 2,
+                 depth: int = 20_000) -> tuple[float, float, float, float]:
+    """In this process: CPU seconds of a step (the best of `timed`, after a first) and the
     collector's share of it; bytes per node of a step's graph; seconds of backward()
     through a chain of `depth` additions."""
     model = new_model(package)
@@ -141,7 +142,7 @@ def measure_here(package, points, labels, depth: int = 20_000) -> tuple[float, f
     tracemalloc.stop()
     del graph
     timed_step(model, points, labels, 0)
-    step, share = min(timed_step(model, points, labels, k) for k in (1, 2))
+    step, share = min(timed_step(model, points, labels, k) for k in range(1, 1 + timed))
     y = package.engine.Value(0.5)
     for _ in range(depth):
         y = y + 1.0
@@ -160,8 +161,9 @@ def measure(folder: Path, steps: int, memory: bool = True) -> dict:
     result = {}
     if memory:
         # The first graph this process builds, so that no freed objects are recycled unseen.
+        model = new_model(package)
         tracemalloc.start()
-        loss = loss_of(new_model(package), points, labels)
+        loss = loss_of(model, points, labels)
         result["graph_bytes"], _ = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         result["nodes"] = graph_nodes(loss)
