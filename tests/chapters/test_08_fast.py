@@ -53,7 +53,8 @@ def graph_bytes_per_node(build):
     return used / bench.graph_nodes(root)
 
 
-def test_a_chain_of_products_takes_at_most_150_bytes_a_node(mg):
+def test_a_chain_of_products_takes_at_most_160_bytes_a_node(mg):
+    # a Value with its six fields (80 bytes), its float (24) and its 2-tuple of operands (56)
     Value = mg.engine.Value
     c = Value(1.000001)
 
@@ -63,7 +64,7 @@ def test_a_chain_of_products_takes_at_most_150_bytes_a_node(mg):
             y = y * c
         return y
 
-    assert graph_bytes_per_node(build) <= 150
+    assert graph_bytes_per_node(build) <= 160
 
 
 def test_the_demo_graph_takes_at_most_150_bytes_a_node_and_a_tenth_of_chapter_seven_memory(mg, snapshot_root):
@@ -77,11 +78,13 @@ def test_the_demo_graph_takes_at_most_150_bytes_a_node_and_a_tenth_of_chapter_se
     assert fast["nodes"] * 5 <= simple["nodes"]
 
 
-def test_a_value_has_no_instance_dictionary(mg):
+def test_a_value_has_no_instance_dictionary_but_the_lectures_fields(mg):
     v = mg.engine.Value(1.0) * 2
     assert not hasattr(v, "__dict__")
+    v.label = "v"  # a slot, like data and grad
+    assert v.label == "v" and mg.engine.Value(1.0, label="w").label == "w"
     with pytest.raises(AttributeError):
-        v.label = "v"
+        v.colour = "red"
 
 
 def test_a_trained_graph_leaves_no_reference_cycles_for_the_collector(mg):
@@ -109,9 +112,9 @@ def test_a_trained_graph_leaves_no_reference_cycles_for_the_collector(mg):
 
 
 def demo_losses(package, steps=4):
-    X, y = bench.make_moons(n=40)
+    points, labels = bench.moons()
     model = bench.new_model(package)
-    return [bench.train_step(package, model, X, y, k) for k in range(steps)]
+    return [bench.train_step(model, points[:40], labels[:40], k) for k in range(steps)]
 
 
 def test_the_demo_losses_equal_chapter_seven_engine(mg, snapshot_root):
@@ -195,17 +198,18 @@ def test_weighted_sum_accumulates_when_an_input_repeats(mg):
     assert (a.grad, w1.grad, w2.grad, b.grad) == (5.0, 4.0, 4.0, 1.0)
 
 
-def test_weighted_sum_takes_plain_numbers_and_checks_lengths(mg):
+def test_a_neuron_takes_plain_numbers_and_checks_lengths(mg):
     Value = mg.engine.Value
-    w = [Value(2.0), Value(-1.0)]
-    out = Value.weighted_sum(w, [3, 0.5], 1)  # 1 + 6 - 0.5
+    neuron = mg.nn.Neuron(2, activation="linear")
+    neuron.w[0].data, neuron.w[1].data, neuron.b.data = 2.0, -1.0, 1.0
+    out = neuron([3, 0.5])  # 1 + 6 - 0.5
     assert out.data == 6.5
     out.backward()
-    assert [v.grad for v in w] == [3.0, 0.5]
+    assert [v.grad for v in neuron.w] == [3.0, 0.5]
     with pytest.raises(ValueError, match="2 weights for 3 inputs"):
-        Value.weighted_sum(w, [1.0, 2.0, 3.0], 0.0)
+        Value.weighted_sum(neuron.w, [Value(1.0), Value(2.0), Value(3.0)], Value(0.0))
     with pytest.raises(TypeError):
-        Value.weighted_sum(w, ["1", 2.0], 0.0)
+        neuron(["1", 2.0])
 
 
 def test_weighted_sum_lists_its_children_as_bias_weights_inputs(mg):
@@ -213,12 +217,11 @@ def test_weighted_sum_lists_its_children_as_bias_weights_inputs(mg):
     w, x, b = [Value(1.0), Value(2.0)], [Value(3.0), Value(4.0)], Value(5.0)
     out = Value.weighted_sum(w, x, b)
     assert out._prev == (b, w[0], w[1], x[0], x[1])
-    w.append(Value(6.0))  # the caller's list changes afterwards: the node took its own tuple
-    assert len(out._prev) == 5
+    assert out._args[0] is w and out._args[1] is x  # kept, not copied
     assert mg.engine.Value.weighted_sum([], [], b)._prev == (b,)
 
 
-def test_a_layer_shares_one_input_tuple_and_each_neuron_its_weight_tuple(mg):
+def test_a_layer_shares_one_input_list_and_each_neuron_its_weight_list(mg):
     # The sharing that keeps the demo's graph small: per node, 3 references instead of 2n + 1.
     random.seed(4)
     layer = mg.nn.Layer(3, 4, activation="relu")
@@ -246,9 +249,10 @@ def test_drawing_and_walking_see_every_child_of_a_weighted_sum(mg):
 
 
 @pytest.mark.parametrize("exponent", [2, 3, -1, 0.5, -1.5, 1e-3, Fraction(1, 3)])
-def test_power_rule_reads_its_exponent_back_exactly(mg, exponent):
+def test_power_keeps_its_exponent_as_a_number(mg, exponent):
     x = mg.engine.Value(1.7)
     y = x**exponent
+    assert y._args == (x, exponent) and y._prev == (x,)
     y.backward()
     n = float(exponent)
     assert x.grad == pytest.approx(n * 1.7 ** (n - 1), rel=1e-12)  # d x^n/dx = n x^(n-1)
@@ -265,3 +269,33 @@ def test_backward_rule_can_be_run_by_hand(mg):
     assert (a.grad, b.grad) == (-3.0, 2.0)
     a._backward()  # a leaf: nothing to do, and no error
     assert a.grad == -3.0
+
+
+# ---------------------------------------------------------------- the chapter's exercise
+
+
+def test_exercise_counts_of_a_step_on_twenty_points(mg):
+    # One weighted sum per neuron and point: (16 + 16 + 1) * 20 = 660; the L2 penalty
+    # squares and adds the 337 parameters: 674 nodes that do not depend on the points.
+    import cProfile
+    import pstats
+
+    points, labels = bench.moons()
+    model = bench.new_model(mg)
+    profiler = cProfile.Profile()
+    profiler.runcall(bench.train_step, model, points[:20], labels[:20], 0)
+    calls = {name: count for (_, _, name), (count, *_) in pstats.Stats(profiler).stats.items()}
+    assert calls["weighted_sum"] == 660
+    graph = bench.loss_of(bench.new_model(mg), points[:20], labels[:20])
+    assert calls["_prev"] == bench.graph_nodes(graph)  # backward reads _prev once per node
+    penalty = bench.workload().demo.l2_penalty(model.parameters())
+    ops, stack, seen = [], [penalty], {id(penalty)}
+    while stack:
+        node = stack.pop()
+        ops.append(node._op)
+        for child in node._prev:
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    # 337 squares and 337 additions, and the product by alpha
+    assert (ops.count("*"), ops.count("+")) == (337 + 1, 337)

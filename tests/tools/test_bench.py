@@ -1,5 +1,4 @@
 """tools/bench.py: its data, its graph counting and its report (not its timings)."""
-import math
 from pathlib import Path
 
 import pytest
@@ -8,20 +7,15 @@ import bench  # tools/ is on the path (tests/conftest.py)
 from conftest import ROOT
 
 
-def test_moons_are_two_noisy_half_circles_with_balanced_labels():
-    X, y = bench.make_moons(n=100, noise=0.0)
-    assert len(X) == len(y) == 100
-    assert y.count(-1.0) == y.count(1.0) == 50
-    for (a, b), label in zip(X, y):
-        if label < 0:  # upper moon: (cos t, sin t), on the unit circle, above the axis
-            assert math.hypot(a, b) == pytest.approx(1.0) and b >= -1e-12
-        else:  # lower moon: (1 - cos t, 1/2 - sin t), on the unit circle around (1, 1/2)
-            assert math.hypot(a - 1.0, b - 0.5) == pytest.approx(1.0) and b <= 0.5 + 1e-12
-
-
-def test_moons_are_reproducible_and_depend_on_the_seed():
-    assert bench.make_moons(seed=3) == bench.make_moons(seed=3)
-    assert bench.make_moons(seed=3) != bench.make_moons(seed=4)
+def test_the_workload_is_chapter_tens_data_set_and_training_step():
+    points, labels = bench.moons()
+    assert (points, labels) == bench.workload().datasets.make_moons(100, 0.1, bench.DATA_SEED)
+    package = bench.load_package(ROOT)
+    model = bench.new_model(package)
+    before = [p.data for p in model.parameters()]
+    loss = bench.train_step(model, points[:10], labels[:10], 0)
+    assert loss == bench.loss_of(bench.new_model(package), points[:10], labels[:10]).data
+    assert [p.data for p in model.parameters()] != before  # the step moved the parameters
 
 
 class Node:
@@ -46,17 +40,24 @@ def test_relative_difference():
 
 
 def test_the_report_names_each_measure_and_the_verdict():
-    side = {"seconds_per_step": 0.5, "nodes_per_step": 1000, "us_per_node": 500.0, "bytes_per_node": 100.0,
-            "graph_bytes": 1e5, "peak_bytes": 2e5, "losses": [1.0]}
-    report = {"simple": side, "fast": dict(side, seconds_per_step=0.01), "speedup": 50.0, "repeat": 3,
-              "slow_steps": 2, "steps": 20, "compared_steps": 2, "worst_relative_difference": 0.0,
-              "losses_agree": True}
+    def side(seconds, worst):
+        return {"steps": 6, "seconds_per_step": seconds, "nodes_per_step": 1000, "bytes_per_node": 100.0,
+                "graph_bytes": 1e5, "losses": [1.0], "speedup": seconds / 0.01,
+                "worst_relative_difference": worst, "losses_agree": worst <= bench.TOLERANCE}
+
+    report = {"repeat": 3, "packages": {"chapter 7": side(0.5, 0.0), "final": side(0.01, 0.0)}}
     text = bench.format_report(report)
-    for phrase in ("seconds per step", "graph nodes per step", "microseconds per node", "bytes per node",
-                   "peak memory", "speed-up: 50.0x", "agree"):
+    for phrase in ("ms per step", "final is faster by", "graph nodes per step", "bytes per node",
+                   "50.0", "losses of chapter 7 and final agree"):
         assert phrase in text
-    assert "chapter 7 1, fast 19" in text  # steps timed after the first of each round
-    assert "DISAGREE" in bench.format_report(dict(report, losses_agree=False))
+    report["packages"]["chapter 7"] = side(0.5, 1e-6)
+    assert "DISAGREE" in bench.format_report(report)
+
+
+def test_a_reference_must_hold_a_micrograd_package(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--reference", str(tmp_path)])
+    assert "no micrograd/__init__.py" in capsys.readouterr().err
 
 
 def test_a_round_needs_a_step_to_time_after_the_first(capsys):
