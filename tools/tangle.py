@@ -70,8 +70,8 @@ REFUSALS = {
             "the table of contents is the tangling order; a guess would reorder the code"),
     "config": ("_config.yml unreadable or with a wrong Markdown extension setting",
                "the tool must parse the chapters with the book's own extensions, or they see different chunks"),
-    "encoding": ("a chapter that is not UTF-8",
-                 "a byte the parser cannot read may be a character of code"),
+    "encoding": ("a chapter that is not UTF-8, or holds a NUL character",
+                 "a byte the parser cannot read, or replaces, may be a character of code"),
     "unclosed-fence": ("a code fence that is never closed",
                        "it would run to the end of the chapter and swallow the chunks after it"),
     "hidden-chunk": ("a chunk inside another directive, in a colon fence, or in reStructuredText",
@@ -240,7 +240,11 @@ def _setting(tree, *keys):
 
 
 def read_chapter(root: Path, chapter: str) -> str:
-    return decode((root / chapter).read_bytes(), chapter, "encoding")
+    text = decode((root / chapter).read_bytes(), chapter, "encoding")
+    if "\0" in text:  # markdown-it would turn it into U+FFFD, silently
+        line = text[: text.index("\0")].count("\n") + 1
+        raise TangleError(f"{chapter}:{line}", "a NUL character (byte 0x00)", "encoding")
+    return text
 
 
 def directive_of(info: str) -> tuple[str | None, str]:
