@@ -610,16 +610,32 @@ class Book:
     chapters: list[str]
     blocks: list[Block]
     defined: dict[str, Block]  # chunk name -> its first block
+    states: dict[str, tuple[Tangled, dict[str, Chunk]]] = field(default_factory=dict)  # chapters done so far
+
+
+_BOOKS: dict[tuple[Path, str], Book] = {}  # parsed books, by the content of their sources
 
 
 def read_book(root: Path = ROOT) -> Book:
-    """Parse every chapter once; check what holds for the whole book (references to defined chunks)."""
-    blocks = parse_book(root)
-    defined: dict[str, Block] = {}
-    for block in blocks:
-        defined.setdefault(block.name, block)
-    check_references(blocks, defined)
-    return Book(root, read_toc(root), blocks, defined)
+    """Parse every chapter once; check what holds for the whole book (references to defined chunks).
+
+    A book whose sources have not changed is not parsed again, so calling tangle()
+    once per chapter costs one parse.
+    """
+    chapters = read_toc(root)
+    digest = hashlib.sha256()
+    for name in ["_toc.yml", "_config.yml", *chapters]:
+        path = root / name
+        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
+    key = (root.resolve(), digest.hexdigest())
+    if key not in _BOOKS:
+        blocks = parse_book(root)
+        defined: dict[str, Block] = {}
+        for block in blocks:
+            defined.setdefault(block.name, block)
+        check_references(blocks, defined)
+        _BOOKS[key] = Book(root, chapters, blocks, defined)
+    return _BOOKS[key]
 
 
 def tangle_chapters(root: Path = ROOT, through: str | None = None, book: Book | None = None) -> dict[str, Tangled]:
@@ -634,17 +650,19 @@ def tangle_chapters(root: Path = ROOT, through: str | None = None, book: Book | 
         raise TangleError("_toc.yml:1", f"--through {through}: no such chapter in the table of contents", "argument")
     last = book.chapters.index(through) if through is not None else len(book.chapters) - 1
     states: dict[str, Tangled] = {}
-    chunks, tangled, count = {}, None, None
     for number, chapter in enumerate(book.chapters[: last + 1]):
-        blocks = [b for b in book.blocks if book.chapters.index(b.chapter) <= number]
-        if len(blocks) != count:  # this chapter changes the code
-            count, at_end = len(blocks), f" (in the code as it stands at the end of {chapter})"
-            chunks = build_chunks(blocks)
-            check_graph(chunks, book.defined, False, at_end)
-            tangled = _tangle_state(book, chunks, at_end)
-        states[chapter] = tangled
+        if chapter not in book.states:
+            blocks = [b for b in book.blocks if book.chapters.index(b.chapter) <= number]
+            if number and not any(b.chapter == chapter for b in blocks):  # no code in this chapter
+                book.states[chapter] = book.states[book.chapters[number - 1]]
+            else:
+                at_end = f" (in the code as it stands at the end of {chapter})"
+                chunks = build_chunks(blocks)
+                check_graph(chunks, book.defined, False, at_end)
+                book.states[chapter] = (_tangle_state(book, chunks, at_end), chunks)
+        states[chapter] = book.states[chapter][0]
     if through is None:
-        check_graph(chunks, book.defined, final=True)
+        check_graph(book.states[book.chapters[-1]][1], book.defined, final=True)
     return states
 
 
