@@ -52,13 +52,22 @@ IPYTHON_FRAME = re.compile(r"^File (?P<file>.+):(?P<line>\d+), in ")
 
 
 def annotate_ipython(stb: list[str]) -> list[str]:
-    """IPython's structured traceback, with the book line at the end of each frame's first line."""
+    """IPython's structured traceback, with the book line at the end of each frame's first line.
+
+    A tangled file inside the repository (a chapter's snapshot in _build/) is shown by
+    its path from there, not by this machine's absolute path.
+    """
     out = []
     for entry in stb:
         first, newline, rest = entry.partition("\n")
         frame = IPYTHON_FRAME.match(ANSI.sub("", first))
-        where = frame and booktrace.book_line(str(Path(frame["file"]).expanduser()), int(frame["line"]))
-        out.append(f"{first} -> {where}{newline}{rest}" if where else entry)
+        path = Path(frame["file"]).expanduser() if frame else None
+        where = frame and booktrace.book_line(str(path), int(frame["line"]))
+        if where:
+            if path.is_relative_to(ROOT):
+                first = first.replace(frame["file"], path.relative_to(ROOT).as_posix(), 1)
+            entry = f"{first} -> {where}{newline}{rest}"
+        out.append(entry)
     return out
 
 

@@ -741,8 +741,11 @@ def _read_generated(path: Path) -> str | None:
         return None
 
 
+SKIPPED_FOLDERS = {"build", "dist", "node_modules"}  # copies made by packaging tools are not stale sources
+
+
 def _walk(out: Path):
-    """Every regular file under out, skipping hidden and _private folders, links and virtual environments."""
+    """Every regular file under out, skipping links, hidden and _private folders, build output, virtualenvs."""
     try:
         entries = sorted(os.scandir(out), key=lambda e: e.name)
     except OSError:
@@ -751,7 +754,7 @@ def _walk(out: Path):
         return
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
-            if not entry.name.startswith((".", "_")):
+            if not entry.name.startswith((".", "_")) and entry.name not in SKIPPED_FOLDERS:
                 yield from _walk(Path(entry.path))
         elif entry.is_file(follow_symlinks=False):
             yield Path(entry.path)

@@ -104,8 +104,8 @@ def test_a_cell_that_raises_shows_book_lines_in_a_chapters_snapshot(tmp_path):
     assert f"engine.py:{number}, in _check_number(x) -> {origin}" in result.stdout, result.stdout
 
 
-def test_ansi_colours_do_not_hide_a_frame_from_the_cells_hook():
-    engine = ROOT / "micrograd/engine.py"
+def test_ansi_colours_do_not_hide_a_frame_from_the_cells_hook_and_paths_in_the_repository_are_short():
     number, origin = raise_line(tangle.tangle(ROOT))
-    entry = f"\x1b[36mFile \x1b[39m\x1b[32m{engine}:{number}\x1b[39m, in \x1b[36m_check_number\x1b[39m\ncode"
-    assert book_tracebacks.annotate_ipython([entry]) == [entry.replace("\n", f" -> {origin}\n", 1)]
+    entry = "\x1b[36mFile \x1b[39m\x1b[32m{}:{}\x1b[39m, in \x1b[36m_check_number\x1b[39m\ncode"
+    shown = book_tracebacks.annotate_ipython([entry.format(ROOT / "micrograd/engine.py", number)])
+    assert shown == [entry.format("micrograd/engine.py", number).replace("\n", f" -> {origin}\n", 1)]
