@@ -66,9 +66,9 @@ LITERAL_DIRECTIVES = {"code-cell", "code-block", "code", "sourcecode", "literali
 # Every kind of input the tool refuses: a short name, what it refuses, and why.
 # Each TangleError names one of these; appendix B prints the table.
 REFUSALS = {
-    "toc": ("_toc.yml missing, unreadable, with a glob, or listing a chapter twice or one that does not exist",
+    "toc": ("`_toc.yml` missing, unreadable, with a glob, or listing a chapter twice or one that does not exist",
             "the table of contents is the tangling order; a guess would reorder the code"),
-    "config": ("_config.yml unreadable or with a wrong Markdown extension setting",
+    "config": ("`_config.yml` unreadable or with a wrong Markdown extension setting",
                "the tool must parse the chapters with the book's own extensions, or they see different chunks"),
     "encoding": ("a chapter that is not UTF-8, or holds a NUL character",
                  "a byte the parser cannot read, or replaces, may be a character of code"),
@@ -78,12 +78,12 @@ REFUSALS = {
                      "the book would show it, but the tool reads chunks only at the top level"),
     "chunk-header": ("a chunk without a name, or with an unknown, repeated or malformed option",
                      "an option read one way by the book and another way by the tool changes the code silently"),
-    "file-path": ("a file root that is not a normal relative path to a .py file inside the repository",
-                  "one file, one spelling: ./a.py and a.py would be two roots of one file"),
+    "file-path": ("a file root that is not a normal relative path to a `.py` file inside the repository",
+                  "one file, one spelling: `./a.py` and `a.py` would be two roots of one file"),
     "file-conflict": ("two roots for one file (even differing only in case), two files for one chunk, "
                       "or a root inside another root's file",
                       "each generated file has exactly one chunk that says what it holds"),
-    "undefined": ("a reference to a chunk, or a :replace: of a chunk, that is not defined",
+    "undefined": ("a reference to a chunk, or a `:replace:` of a chunk, that is not defined",
                   "a misspelled name would silently leave code out"),
     "expansion": (f"references that form a cycle, or chunks nested more than {MAX_NESTING} deep",
                   "the expansion would never end, or end in a crash"),
@@ -92,10 +92,10 @@ REFUSALS = {
     "syntax": ("a generated file that is not valid Python, in the package or any chapter's snapshot",
                "every chapter's code is imported by its cells and tests; the error is shown at its chapter line"),
     "overwrite": ("writing over a file edited by hand, a file the book did not generate, a folder or a link",
-                  "that would destroy someone's work; --force overwrites generated files anyway"),
-    "locate": ("--locate on a file that is not what the chapters produce",
+                  "that would destroy someone's work; `--force` overwrites generated files anyway"),
+    "locate": ("`--locate` on a file that is not what the chapters produce",
                "a line number in a stale or edited file would point at the wrong chapter line"),
-    "argument": ("a --through chapter or --locate FILE:LINE that names nothing the book has",
+    "argument": ("a `--through` chapter or `--locate FILE:LINE` that names nothing the book has",
                  "a guessed chapter or file would give a confident wrong answer"),
 }
 
