@@ -42,6 +42,7 @@ import sys
 import textwrap
 import warnings
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path, PurePosixPath
 
 import yaml
@@ -286,7 +287,7 @@ def _fences(md, chapter: str, text: str, first: int = 0, inside: str | None = No
         if inside is not None and name == "chunk":
             raise TangleError(f"{chapter}:{line}", f"a chunk inside a {{{inside}}} directive is not read by "
                                                    "tools/tangle.py; move it to the top level", "hidden-chunk")
-        if name == "eval-rst" and re.search(r"^\s*\.\.\s+chunk::", token.content, re.M | re.I):
+        if name == "eval-rst" and re.search(r"(?mi)^\s*\.\.\s+chunk::", token.content):
             raise TangleError(f"{chapter}:{line}", "a chunk written in reStructuredText is not read by "
                                                    "tools/tangle.py; use ```{chunk} NAME", "hidden-chunk")
         if name is not None and name not in LITERAL_DIRECTIVES and name not in ("chunk", "eval-rst"):
@@ -356,7 +357,7 @@ def chapter_titles(root: Path = ROOT) -> dict[str, str]:
     titles = {}
     for chapter in read_toc(root):
         tokens = md.parse(read_chapter(root, chapter))
-        for token, following in zip(tokens, tokens[1:]):
+        for token, following in pairwise(tokens):
             if token.type == "heading_open" and token.tag == "h1":
                 titles[chapter] = following.content
                 break
@@ -567,7 +568,7 @@ def space_definitions(lines: list[Line]) -> list[Line]:
             statements = getattr(node, name, None)
             if not isinstance(statements, list):
                 continue
-            for before, after in zip(statements, statements[1:]):
+            for before, after in pairwise(statements):
                 start = min([after.lineno] + [d.lineno for d in getattr(after, "decorator_list", [])])
                 markers = [i for i in range(before.end_lineno, start - 1) if lines[i].marker]
                 if not markers:
@@ -733,7 +734,7 @@ def _read_generated(path: Path) -> str | None:
         if not stat.S_ISREG(path.lstat().st_mode):
             return None
         with open(path, "rb") as handle:
-            if not handle.readline().rstrip(b"\r\n") == HEADER_FIRST.encode():
+            if handle.readline().rstrip(b"\r\n") != HEADER_FIRST.encode():
                 return None
             handle.seek(0)
             return handle.read().decode("utf-8", errors="replace")
