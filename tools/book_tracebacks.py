@@ -11,6 +11,7 @@ package: it reads any tangled file, whichever chapter's snapshot a test or cell 
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def annotate_ipython(stb: list[str]) -> list[str]:
     for entry in stb:
         first, newline, rest = entry.partition("\n")
         frame = IPYTHON_FRAME.match(ANSI.sub("", first))
-        path = Path(frame["file"]).expanduser() if frame else None
+        path = Path(os.path.normpath(Path(frame["file"]).expanduser().absolute())) if frame else None
         where = frame and booktrace.book_line(str(path), int(frame["line"]))
         if where:
             if path.is_relative_to(ROOT):
