@@ -55,8 +55,8 @@ IPYTHON_FRAME = re.compile(r"^File (?P<file>.+):(?P<line>\d+), in ")
 def annotate_ipython(stb: list[str]) -> list[str]:
     """IPython's structured traceback, with the book line at the end of each frame's first line.
 
-    A tangled file inside the repository (a chapter's snapshot in _build/) is shown by
-    its path from there, not by this machine's absolute path.
+    A tangled file is shown by its path in its package, micrograd/engine.py, not by
+    the path of a chapter's snapshot on this machine.
     """
     out = []
     for entry in stb:
@@ -65,11 +65,18 @@ def annotate_ipython(stb: list[str]) -> list[str]:
         path = Path(os.path.normpath(Path(frame["file"]).expanduser().absolute())) if frame else None
         where = frame and booktrace.book_line(str(path), int(frame["line"]))
         if where:
-            if path.is_relative_to(ROOT):
-                first = first.replace(frame["file"], path.relative_to(ROOT).as_posix(), 1)
+            first = first.replace(frame["file"], in_package(path), 1)
             entry = f"{first} -> {where}{newline}{rest}"
         out.append(entry)
     return out
+
+
+def in_package(path: Path) -> str:
+    """micrograd/engine.py for .../snapshots/05-backprop/micrograd/engine.py: the path Python imports it by."""
+    top = path.parent
+    while (top.parent / "__init__.py").exists():
+        top = top.parent
+    return path.relative_to(top.parent if (top / "__init__.py").exists() else path.parent).as_posix()
 
 
 def _show_with_book_lines(shell, etype, value, tb, tb_offset=None):
