@@ -25,6 +25,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 import tangle  # noqa: E402
 from snapshots import load_package  # noqa: E402,F401  (also used by chapter tests)
 
+pytest_plugins = ["book_tracebacks"]  # failures show the book line of each frame in micrograd
+
 CHAPTERS = tangle.read_toc(ROOT)
 
 

@@ -321,11 +321,12 @@ def write_snapshots(root: Path, folder: Path, tools: Path = TOOLS) -> dict[str, 
 
 
 def setup_line(chapter_dir: Path, snapshot: Path, digest: str) -> str:
-    """The chapter's first line of code: its snapshot first on the path, figures set up for both builders."""
+    """The chapter's first line of code: its snapshot first on the path, figures set up for both builders,
+    tracebacks with book lines (tools/book_tracebacks.py)."""
     code = Path(os.path.relpath(snapshot, chapter_dir)).as_posix()
     tools = Path(os.path.relpath(Path(__file__).parent, chapter_dir)).as_posix()
-    return (f"import sys; sys.path[:0] = [{code!r}, {tools!r}]; import bookdisplay; bookdisplay.setup()"
-            f"  # this chapter's code, sha256 {digest}")
+    return (f"import sys; sys.path[:0] = [{code!r}, {tools!r}]; import bookdisplay; bookdisplay.setup(); "
+            f"import book_tracebacks; book_tracebacks.setup()  # this chapter's code, sha256 {digest}")
 
 
 def on_source_read(app, docname: str, source: list[str]) -> None:

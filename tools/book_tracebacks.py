@@ -1,0 +1,96 @@
+"""The book line next to every frame of micrograd in a traceback: for pytest, and for the book's cells.
+
+* pytest: this module is a plugin (tests/conftest.py registers it). Each frame of a
+  failure that lies in a file tangled from the book ends with `` -> book/x.md:N``.
+* IPython: ``setup()``, called by each chapter's first cell (tools/chunks.py), makes
+  the tracebacks of the cells do the same.
+
+Both use micrograd/booktrace.py, which appendix B writes, loaded from the repository's
+package: it reads any tangled file, whichever chapter's snapshot a test or cell imports.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_booktrace():
+    spec = importlib.util.spec_from_file_location("_booktrace", ROOT / "micrograd" / "booktrace.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+booktrace = _load_booktrace()
+
+
+# ---------------------------------------------------------------- pytest
+
+
+def pytest_runtest_logreport(report) -> None:
+    """Add the book line to every frame of a failure in a tangled file (pytest prints reports at the end)."""
+    longrepr = report.longrepr
+    chain = getattr(longrepr, "chain", None) or [(getattr(longrepr, "reprtraceback", None), None, None)]
+    for traceback_repr, _, _ in chain:
+        for entry in getattr(traceback_repr, "reprentries", []):
+            location = getattr(entry, "reprfileloc", None)
+            if location is not None:  # --tb=long, short, auto
+                where = booktrace.book_line(str(Path(location.path).resolve()), location.lineno)
+                if where and not location.message.endswith(where):
+                    location.message += f" -> {where}"
+            elif hasattr(entry, "lines"):  # --tb=native: Python's own format
+                entry.lines = [booktrace.annotate(line) for line in entry.lines]
+
+
+# ---------------------------------------------------------------- IPython
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+IPYTHON_FRAME = re.compile(r"^File (?P<file>.+):(?P<line>\d+), in ")
+
+
+def annotate_ipython(stb: list[str]) -> list[str]:
+    """IPython's structured traceback, with the book line at the end of each frame's first line.
+
+    A tangled file is shown by its path in its package, micrograd/engine.py, not by
+    the path of a chapter's snapshot on this machine.
+    """
+    out = []
+    for entry in stb:
+        first, newline, rest = entry.partition("\n")
+        frame = IPYTHON_FRAME.match(ANSI.sub("", first))
+        path = Path(os.path.normpath(Path(frame["file"]).expanduser().absolute())) if frame else None
+        where = frame and booktrace.book_line(str(path), int(frame["line"]))
+        if where:
+            first = first.replace(frame["file"], in_package(path), 1)
+            entry = f"{first} -> {where}{newline}{rest}"
+        out.append(entry)
+    return out
+
+
+def in_package(path: Path) -> str:
+    """micrograd/engine.py for .../snapshots/05-backprop/micrograd/engine.py: the path Python imports it by."""
+    top = path.parent
+    while (top.parent / "__init__.py").exists():
+        top = top.parent
+    return path.relative_to(top.parent if (top / "__init__.py").exists() else path.parent).as_posix()
+
+
+def _show_with_book_lines(shell, etype, value, tb, tb_offset=None):
+    """IPython's handler for an exception in a cell: what showtraceback shows, plus the book lines."""
+    stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+    shell._showtraceback(etype, value, annotate_ipython(stb))  # the kernel sends it as the cell's error
+
+
+def setup() -> None:
+    """In IPython, show every traceback with book lines (plain Python: nothing to do)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((Exception,), _show_with_book_lines)
