@@ -15,15 +15,7 @@ EXTRAS := book,test$(if $(filter 1,$(TORCH)),$(comma)torch)
 JB     := $(VENV)/bin/jupyter-book
 JBFLAGS := -n -W --keep-going
 
-# Debian packages: TeX for the PDF (see README: why not texlive-fonts-extra),
-# graphviz for the graph drawings, poppler and chromium for the reader-level checks.
-TEST_APT := graphviz chromium
-BOOK_APT := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-xetex \
-            latexmk fonts-freefont-otf graphviz poppler-utils chromium npm
-TEST_CMDS := dot chromium
-BOOK_CMDS := xelatex latexmk dot pdftotext pdfinfo chromium npm
-
-.PHONY: check-book help book html pdf test tangle check-tangle venv clean system-test system-book readme-figure
+.PHONY: check-book help book html pdf test tangle check-tangle venv clean system system-test readme-figure
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,24 +28,13 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements/constraints.txt -e ".[$(EXTRAS)]"
 	@touch $@
 
-# Installs missing Debian packages when run as root; otherwise says what to run.
-define need_system
-	@missing=""; for c in $(2); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing Debian packages for:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1) >/dev/null; \
-	  else \
-	    echo "missing:$$missing. Run: sudo apt-get install $(1)"; exit 1; \
-	  fi; \
-	fi
-endef
+# The Debian packages (TeX, graphviz, poppler, chromium, npm) for the commands that are missing,
+# and only those: see tools/system.py. As root it installs them; otherwise it prints the command.
+system: ## install the Debian packages `make book` needs, if any is missing
+	@$(PYTHON) tools/system.py book
 
 system-test:
-	$(call need_system,$(TEST_APT),$(TEST_CMDS))
-
-system-book:
-	$(call need_system,$(BOOK_APT),$(BOOK_CMDS))
+	@$(PYTHON) tools/system.py test
 
 tangle: $(STAMP) ## write micrograd/ from the chapters
 	$(PY) tools/tangle.py
@@ -75,11 +56,11 @@ $(VENDOR)/mathjax/tex-mml-chtml.js: requirements/mathjax.sha256
 	  cp -r tex-mml-chtml.js a11y adaptors input output sre ui ../../../mathjax/
 	rm -rf $(VENDOR)/download
 
-html: $(STAMP) system-book check-tangle $(VENDOR)/mathjax/tex-mml-chtml.js ## build the website
+html: $(STAMP) system check-tangle $(VENDOR)/mathjax/tex-mml-chtml.js ## build the website
 	$(JB) build . $(JBFLAGS)
 	@echo "site: _build/html/index.html"
 
-pdf: $(STAMP) system-book check-tangle ## build the PDF
+pdf: $(STAMP) system check-tangle ## build the PDF
 	$(JB) build . --builder pdflatex $(JBFLAGS)
 	@echo "pdf: _build/latex/micrograd-book.pdf"
 

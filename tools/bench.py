@@ -28,6 +28,10 @@ Usage::
     python tools/bench.py --slow-steps 2 --steps 20 --repeat 3
     python tools/bench.py --slow-steps 100     # compare the losses over the whole run
 
+With the environment variable MICROGRAD_BENCH_SMALLEST=1 it makes its smallest
+run whatever the arguments say (one round of two steps each), for the tests that
+execute the book's cells: they check the code, not the timings.
+
 This is a benchmark that prints ratios, not a test: it asserts nothing.
 """
 from __future__ import annotations
@@ -35,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import statistics
 import subprocess
@@ -52,6 +57,7 @@ SIMPLE_CHAPTER = "book/07-operations.md"
 MODEL_SEED = 1337
 DATA_SEED = 42
 TOLERANCE = 1e-9
+SMALLEST = "MICROGRAD_BENCH_SMALLEST"
 
 
 # ---------------------------------------------------------------- the workload
@@ -262,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", metavar="DIR", help=argparse.SUPPRESS)
     parser.add_argument("--no-memory", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if os.environ.get(SMALLEST):
+        args.steps, args.slow_steps, args.repeat = 2, 2, 1
     if args.worker:
         json.dump(measure(Path(args.worker), args.steps, memory=not args.no_memory), sys.stdout)
         return 0

@@ -353,9 +353,9 @@ class Tangled:
     lines: dict[str, list[Line]]  # path -> every line with its origin
 
 
-def tangle(root: Path = ROOT, through: str | None = None) -> Tangled:
-    """Parse, build the graph and expand: the package as the book defines it."""
-    blocks = parse_book(root)
+def tangle(root: Path = ROOT, through: str | None = None, blocks: list[Block] | None = None) -> Tangled:
+    """Parse (unless given the blocks parse_book returned), build the graph and expand: the package."""
+    blocks = parse_book(root) if blocks is None else blocks
     defined = {}
     for block in blocks:
         defined.setdefault(block.name, block)

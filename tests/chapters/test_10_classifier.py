@@ -1,16 +1,13 @@
 """Chapter 10, a classifier from scratch: the two-moons data, the loss, training, the `moons` command."""
 import math
-import os
 import random
 import statistics
-import subprocess
-import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gradcheck import need_torch
+from command_line import run_cli
 
 pytestmark = pytest.mark.since("10-classifier")
 
@@ -160,7 +157,7 @@ def test_training_reports_each_step(mg):
 
 def test_training_matches_pytorch_step_by_step(mg):
     """The same model, data, loss and updates in PyTorch float64 give the same losses and accuracies."""
-    torch = need_torch()
+    torch = pytest.importorskip("torch")
     steps, seed, n = 4, 3, 24
     points, labels = mg.datasets.make_moons(n_samples=n, noise=0.1, seed=seed)
     model = mg.demo.moons_classifier(seed)  # the initial weights, copied into PyTorch below
@@ -195,12 +192,6 @@ def test_training_matches_pytorch_step_by_step(mg):
 
 
 # ---------------------------------------------------------------- the command line
-
-
-def run_cli(mg, *args):
-    env = dict(os.environ, PYTHONPATH=str(mg.folder))
-    return subprocess.run([sys.executable, "-m", "micrograd", *args], capture_output=True, text=True,
-                          env=env, timeout=300)
 
 
 def test_cli_moons_trains_and_reports(mg):

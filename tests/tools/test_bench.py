@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-import bench  # tools/ is on the path (tests/conftest.py)
-from conftest import ROOT
+import bench  # tools/bench.py (pyproject.toml puts tools/ on the path)
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_moons_are_two_noisy_half_circles_with_balanced_labels():

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import tangle  # tools/tangle.py (pyproject.toml puts tools/ on the path)
+
 ROOT = Path(__file__).resolve().parents[2]
 TANGLE = ROOT / "tools" / "tangle.py"
-sys.path.insert(0, str(ROOT / "tools"))
-import tangle  # noqa: E402
 
 FRONT = "---\nkernelspec:\n  name: python3\n---\n\n"
 
