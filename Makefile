@@ -22,10 +22,14 @@ help: ## list the targets
 
 venv: $(STAMP) ## create .venv with the pinned dependencies
 
+# pip names the package it could not fetch in its ERROR line; the line after it says why that can happen.
+PIP_FAILED = || { echo "make venv: pip could not install a package, named above (offline, and not in pip's cache?)" >&2; exit 1; }
+
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check --upgrade "pip>=24"
-	$(PY) -m pip install -q --disable-pip-version-check -c requirements/constraints.txt -e ".[$(EXTRAS)]"
+	@echo "installing the pinned Python dependencies into $(VENV) (extras: $(EXTRAS))"
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade "pip>=24" $(PIP_FAILED)
+	@$(PY) -m pip install -q --disable-pip-version-check -c requirements/constraints.txt -e ".[$(EXTRAS)]" $(PIP_FAILED)
 	@touch $@
 
 # The Debian packages (TeX, graphviz, poppler, chromium, npm) for the commands that are missing,
@@ -42,8 +46,9 @@ tangle: $(STAMP) ## write micrograd/ from the chapters
 check-tangle: $(STAMP) ## fail if micrograd/ differs from the chapters
 	$(PY) tools/tangle.py --check
 
+# -n auto: one pytest worker per CPU (pytest-xdist).
 test: $(STAMP) system-test check-tangle ## run every test
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 # MathJax is served with the site, so math renders offline too (pinned, checked by hash).
 MATHJAX := 3.2.2

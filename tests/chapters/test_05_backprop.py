@@ -141,6 +141,7 @@ def test_each_rule_runs_exactly_once_in_a_diamond(mg):
     assert (s.grad, x.grad) == (8.0, 8.0)
 
 
+@pytest.mark.engine_only
 def test_backward_of_a_very_deep_chain_at_the_default_recursion_limit(mg):
     assert sys.getrecursionlimit() <= 10_000  # nothing raised it behind our back
     Value = mg.engine.Value
@@ -152,6 +153,7 @@ def test_backward_of_a_very_deep_chain_at_the_default_recursion_limit(mg):
     assert y.data == 100_001.0 and x.grad == 1.0
 
 
+@pytest.mark.engine_only
 def test_deep_multiplication_chain(mg):
     # y = x * (1.0001 * 1/1.0001)^10000: dy/dx = the product of the factors, 1 up to rounding
     Value = mg.engine.Value
