@@ -27,7 +27,7 @@ PIP_FAILED = || { echo "make venv: pip could not install a package, named above 
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "installing the pinned Python dependencies into $(VENV) (extras: $(EXTRAS))"
+	@echo "installing the pinned Python dependencies into $(VENV) (extras: $(EXTRAS)); a few minutes the first time"
 	@$(PY) -m pip install -q --disable-pip-version-check --upgrade "pip>=24" $(PIP_FAILED)
 	@$(PY) -m pip install -q --disable-pip-version-check -c requirements/constraints.txt -e ".[$(EXTRAS)]" $(PIP_FAILED)
 	@touch $@
