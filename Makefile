@@ -46,9 +46,10 @@ tangle: $(STAMP) ## write micrograd/ from the chapters
 check-tangle: $(STAMP) ## fail if micrograd/ differs from the chapters
 	$(PY) tools/tangle.py --check
 
-# -n auto: one pytest worker per CPU (pytest-xdist).
+# One pytest worker per CPU (pytest-xdist); WORKERS=0 runs the tests in this process, one after another.
+WORKERS ?= auto
 test: $(STAMP) system-test check-tangle ## run every test
-	$(PY) -m pytest -n auto
+	$(PY) -m pytest -n $(WORKERS)
 
 # MathJax is served with the site, so math renders offline too (pinned, checked by hash).
 MATHJAX := 3.2.2
