@@ -49,7 +49,7 @@ check-tangle: $(STAMP) ## fail if micrograd/ differs from the chapters
 # One pytest worker per CPU (pytest-xdist); WORKERS=0 runs the tests in this process, one after another.
 WORKERS ?= auto
 test: $(STAMP) system-test check-tangle ## run every test
-	$(PY) -m pytest -n $(WORKERS)
+	$(PY) -m pytest -n $(WORKERS) --dist worksteal
 
 # MathJax is served with the site, so math renders offline too (pinned, checked by hash).
 MATHJAX := 3.2.2
