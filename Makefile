@@ -15,45 +15,30 @@ EXTRAS := book,test$(if $(filter 1,$(TORCH)),$(comma)torch)
 JB     := $(VENV)/bin/jupyter-book
 JBFLAGS := -n -W --keep-going
 
-# Debian packages: TeX for the PDF (see README: why not texlive-fonts-extra),
-# graphviz for the graph drawings, poppler and chromium for the reader-level checks.
-TEST_APT := graphviz chromium
-BOOK_APT := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-xetex \
-            latexmk fonts-freefont-otf fonts-texgyre fonts-texgyre-math graphviz poppler-utils chromium npm
-TEST_CMDS := dot chromium
-BOOK_CMDS := xelatex latexmk dot pdftotext pdfinfo chromium npm
-
-.PHONY: check-book help book html pdf test tangle check-tangle venv clean system-test system-book readme-figure
+.PHONY: check-book help book html pdf test tangle check-tangle venv clean system system-test readme-figure
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 venv: $(STAMP) ## create .venv with the pinned dependencies
 
+# pip names the package it could not fetch in its ERROR line; the line after it says why that can happen.
+PIP_FAILED = || { echo "make venv: pip could not install a package, named above (offline, and not in pip's cache?)" >&2; exit 1; }
+
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check --upgrade "pip>=24"
-	$(PY) -m pip install -q --disable-pip-version-check -c requirements/constraints.txt -e ".[$(EXTRAS)]"
+	@echo "installing the pinned Python dependencies into $(VENV) (extras: $(EXTRAS)); a few minutes the first time"
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade "pip>=24" $(PIP_FAILED)
+	@$(PY) -m pip install -q --disable-pip-version-check -c requirements/constraints.txt -e ".[$(EXTRAS)]" $(PIP_FAILED)
 	@touch $@
 
-# Installs missing Debian packages when run as root; otherwise says what to run.
-define need_system
-	@missing=""; for c in $(2); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing Debian packages for:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1) >/dev/null; \
-	  else \
-	    echo "missing:$$missing. Run: sudo apt-get install $(1)"; exit 1; \
-	  fi; \
-	fi
-endef
+# The Debian packages (TeX, graphviz, poppler, chromium, npm) for the commands that are missing,
+# and only those: see tools/system.py. As root it installs them; otherwise it prints the command.
+system: ## install the Debian packages `make book` needs, if any is missing
+	@$(PYTHON) tools/system.py book
 
 system-test:
-	$(call need_system,$(TEST_APT),$(TEST_CMDS))
-
-system-book:
-	$(call need_system,$(BOOK_APT),$(BOOK_CMDS))
+	@$(PYTHON) tools/system.py test
 
 tangle: $(STAMP) ## write micrograd/ from the chapters
 	$(PY) tools/tangle.py
@@ -61,8 +46,10 @@ tangle: $(STAMP) ## write micrograd/ from the chapters
 check-tangle: $(STAMP) ## fail if micrograd/ differs from the chapters
 	$(PY) tools/tangle.py --check
 
+# One pytest worker per CPU (pytest-xdist); WORKERS=0 runs the tests in this process, one after another.
+WORKERS ?= auto
 test: $(STAMP) system-test check-tangle ## run every test
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(WORKERS) --dist worksteal
 
 # MathJax is served with the site, so math renders offline too (pinned, checked by hash).
 MATHJAX := 3.2.2
@@ -75,11 +62,11 @@ $(VENDOR)/mathjax/tex-mml-chtml.js: requirements/mathjax.sha256
 	  cp -r tex-mml-chtml.js a11y adaptors input output sre ui ../../../mathjax/
 	rm -rf $(VENDOR)/download
 
-html: $(STAMP) system-book check-tangle $(VENDOR)/mathjax/tex-mml-chtml.js ## build the website
+html: $(STAMP) system check-tangle $(VENDOR)/mathjax/tex-mml-chtml.js ## build the website
 	$(JB) build . $(JBFLAGS)
 	@echo "site: _build/html/index.html"
 
-pdf: $(STAMP) system-book check-tangle ## build the PDF
+pdf: $(STAMP) system check-tangle ## build the PDF
 	$(JB) build . --builder pdflatex $(JBFLAGS)
 	@echo "pdf: _build/latex/micrograd-book.pdf"
 

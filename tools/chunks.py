@@ -37,6 +37,7 @@ from sphinx.util.nodes import make_refnode
 
 TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
+import snapshots  # noqa: E402
 import tangle  # noqa: E402
 
 # The widest line of code or output the book shows, in characters: on the site at 1280 px and in the PDF.
@@ -303,21 +304,21 @@ def tools_digest(tools: Path = TOOLS):
 
 
 def write_snapshots(root: Path, folder: Path, tools: Path = TOOLS) -> dict[str, tuple[Path, str]]:
-    """For each chapter: the package as it stands at its end, and a hash of that code and of the tools."""
-    snapshots = {}
+    """For each chapter: the package as it stands at its end, and a hash of that code and of the tools.
+
+    Chapters that end with the same package share its folder (tools/snapshots.py), e.g. 08-fast..09-pytorch.
+    """
+    by_chapter = {}
     of_tools = tools_digest(tools)
-    for chapter in tangle.read_toc(root):
-        tangled = tangle.tangle(root, through=chapter)
+    shutil.rmtree(folder, ignore_errors=True)
+    for snapshot in snapshots.distinct(root):
         digest = of_tools.copy()
-        for path, text in sorted(tangled.files.items()):
+        for path, text in sorted(snapshot.files.items()):
             digest.update(path.encode() + b"\0" + text.encode() + b"\0")
-        target = folder / Path(chapter).stem
-        if target.exists():
-            shutil.rmtree(target)
-        for path, text in tangled.files.items():
-            tangle.write_atomically(target / path, text)
-        snapshots[chapter] = (target, digest.hexdigest()[:16])
-    return snapshots
+        target = snapshot.write(folder / snapshot.name)
+        for chapter in snapshot.chapters:
+            by_chapter[chapter] = (target, digest.hexdigest()[:16])
+    return by_chapter
 
 
 def setup_line(chapter_dir: Path, snapshot: Path, digest: str) -> str:

@@ -1,7 +1,16 @@
-"""The package as it stands at the end of a chapter, and importing several of them side by side.
+"""The package as it stands at the end of each chapter (its "snapshots"), from one parse of the book.
 
-Used by the tests (one snapshot per chapter), the benchmark (chapter 7's engine
-against the final one) and chapter 8's cells.
+A chapter that adds no code leaves the package as the chapter before it left
+it, so consecutive chapters often end with the very same files, byte for byte.
+`distinct()` groups them: each distinct package appears once, with the chapters
+that end with it, and is named after them (``08-fast..09-pytorch``).
+`sharing()` groups them further by a few files only (one engine.py, several
+packages). Whatever builds, tests or benchmarks "the package as of chapter N"
+calls this module: the tests (tests/chapters/conftest.py, test_cells.py), the
+book build (tools/chunks.py), the benchmark (tools/bench.py) and chapter 8's cells.
+
+`load_package()` imports one of them without disturbing the `micrograd` that
+is already imported, so several can be used side by side in one process.
 """
 from __future__ import annotations
 
@@ -11,6 +20,7 @@ import pkgutil
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,21 +29,78 @@ import tangle
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@dataclass
+class Snapshot:
+    """One package and the consecutive chapters, in reading order, at whose end it stands."""
+
+    chapters: list[str]
+    tangled: tangle.Tangled
+
+    @property
+    def files(self) -> dict[str, str]:
+        return self.tangled.files
+
+    @property
+    def name(self) -> str:
+        """'07-operations', or '08-fast..09-pytorch' when several chapters share the package."""
+        first, last = Path(self.chapters[0]).stem, Path(self.chapters[-1]).stem
+        return first if first == last else f"{first}..{last}"
+
+    def write(self, folder: Path) -> Path:
+        """Write the package's files under folder (as `tangle.py --through ... --out folder` does)."""
+        folder = Path(folder)
+        tangle.write(folder, self.tangled)
+        return folder
+
+
+def distinct(root: Path = ROOT) -> list[Snapshot]:
+    """Every distinct package of the book, in reading order; each chapter belongs to exactly one."""
+    groups: list[Snapshot] = []
+    for chapter, tangled in tangle.tangle_chapters(root).items():
+        if groups and groups[-1].files == tangled.files:
+            groups[-1].chapters.append(chapter)
+        else:
+            groups.append(Snapshot([chapter], tangled))
+    return groups
+
+
+def sharing(snapshots: list[Snapshot], paths: tuple[str, ...]) -> list[Snapshot]:
+    """Snapshots regrouped by the given files alone: consecutive ones that agree on them become one.
+
+    For a test that uses nothing else: it then runs once per distinct version of
+    those files (each group holds the files of its first snapshot).
+    """
+    groups: list[Snapshot] = []
+    for snapshot in snapshots:
+        same = groups and all(groups[-1].files.get(p) == snapshot.files.get(p) for p in paths)
+        if same:
+            groups[-1].chapters.extend(snapshot.chapters)
+        else:
+            groups.append(Snapshot(list(snapshot.chapters), snapshot.tangled))
+    return groups
+
+
 def snapshot(chapter: str, out: Path | None = None) -> Path:
-    """Tangle the package as it stands at the end of chapter into out.
+    """Write the package as it stands at the end of chapter into out, and return out.
 
     Without out, into a new temporary folder that is removed when the process exits.
     """
     if out is None:
         out = Path(tempfile.mkdtemp(prefix="micrograd-snapshot-"))
         atexit.register(shutil.rmtree, out, ignore_errors=True)
-    out = Path(out)
-    tangle.write(out, tangle.tangle(ROOT, through=chapter))
-    return out
+    found = next((s for s in distinct() if chapter in s.chapters), None)
+    if found is None:
+        raise tangle.TangleError("_toc.yml:1", f"{chapter}: no such chapter in the table of contents")
+    return found.write(out)
 
 
 def load_package(folder: Path) -> SimpleNamespace:
-    """Import micrograd from folder: `.package`, `.engine`, `.nn`...; sys.modules is left as it was."""
+    """Import micrograd from folder; sys.modules is left as it was.
+
+    The result has `.folder`, `.package` and one attribute per public module
+    (`.engine`, `.nn`, ...), and `.command_line`, the module behind
+    ``python -m micrograd``, when the package has one.
+    """
     folder = Path(folder).resolve()
 
     def is_micrograd(name: str) -> bool:
@@ -49,6 +116,9 @@ def load_package(folder: Path) -> SimpleNamespace:
         for info in pkgutil.iter_modules(package.__path__):
             if not info.name.startswith("_"):
                 modules[info.name] = importlib.import_module(f"micrograd.{info.name}")
+        if (Path(package.__file__).parent / "__main__.py").exists():
+            # imported under its module name, so its `if __name__ == "__main__"` does not run
+            modules["command_line"] = importlib.import_module("micrograd.__main__")
     finally:
         sys.path.remove(str(folder))
         for name in [name for name in sys.modules if is_micrograd(name)]:

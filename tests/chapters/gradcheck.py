@@ -1,22 +1,11 @@
-"""Helpers shared by the chapter tests: PyTorch when it is there, central differences,
-and random expressions (programs) to check them on."""
+"""Helpers shared by the chapter tests: central differences, and random expressions
+(programs) to check them on."""
 import math
-import os
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 SETTINGS = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
-
-
-def need_torch():
-    """torch must be there in CI; locally a missing torch skips the cross-checks."""
-    if os.environ.get("CI"):
-        import torch
-
-        return torch
-    return pytest.importorskip("torch")
 
 
 def central_difference(f, point, i, h=1e-6):

@@ -14,7 +14,6 @@ from gradcheck import (
     SETTINGS,
     check_against_finite_differences,
     check_operation_against_finite_differences,
-    need_torch,
     output_of,
     programs,
     run_program,
@@ -142,6 +141,7 @@ def test_each_rule_runs_exactly_once_in_a_diamond(mg):
     assert (s.grad, x.grad) == (8.0, 8.0)
 
 
+@pytest.mark.engine_only
 def test_backward_of_a_very_deep_chain_at_the_default_recursion_limit(mg):
     assert sys.getrecursionlimit() <= 10_000  # nothing raised it behind our back
     Value = mg.engine.Value
@@ -153,6 +153,7 @@ def test_backward_of_a_very_deep_chain_at_the_default_recursion_limit(mg):
     assert y.data == 100_001.0 and x.grad == 1.0
 
 
+@pytest.mark.engine_only
 def test_deep_multiplication_chain(mg):
     # y = x * (1.0001 * 1/1.0001)^10000: dy/dx = the product of the factors, 1 up to rounding
     Value = mg.engine.Value
@@ -250,7 +251,7 @@ WORKED = {
 
 @pytest.mark.parametrize("name", sorted(WORKED))
 def test_worked_examples_agree_with_pytorch(mg, name):
-    torch = need_torch()
+    torch = pytest.importorskip("torch")
     fn, point = WORKED[name]
     ours_out, ours = engine_grads(mg, fn, point)
     theirs_out, theirs = torch_grads(torch, fn, point)
@@ -261,7 +262,7 @@ def test_worked_examples_agree_with_pytorch(mg, name):
 @SETTINGS
 @given(program=steps, point=POINTS)
 def test_random_graphs_agree_with_pytorch(mg, program, point):
-    torch = need_torch()
+    torch = pytest.importorskip("torch")
     assume(largest_value(mg, program, point) < 1e6)
     fn = lambda *xs: output_of(run_program(program, xs, GRAPH_OPS))  # noqa: E731
     ours_out, ours = engine_grads(mg, fn, point)

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+
 pytestmark = pytest.mark.since("06-mlp")
 
 

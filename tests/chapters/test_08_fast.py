@@ -8,10 +8,10 @@ from fractions import Fraction
 
 import pytest
 
-import bench  # tools/bench.py (conftest puts tools/ on the path)
-from conftest import load_package, snapshot_folder
+import bench  # tools/bench.py (pyproject.toml puts tools/ on the path)
+from snapshots import load_package
 
-from gradcheck import central_difference, need_torch
+from gradcheck import central_difference
 
 pytestmark = pytest.mark.since("08-fast")
 
@@ -19,16 +19,17 @@ pytestmark = pytest.mark.since("08-fast")
 _chapter_seven_results = {}
 
 
-def chapter_seven(snapshot_root, key, compute):
+def chapter_seven(snapshot_folder, key, compute):
     """compute(folder of chapter 7's snapshot), once per test session: it is the same for every snapshot."""
     if key not in _chapter_seven_results:
-        _chapter_seven_results[key] = compute(snapshot_folder("book/07-operations.md", snapshot_root))
+        _chapter_seven_results[key] = compute(snapshot_folder("book/07-operations.md"))
     return _chapter_seven_results[key]
 
 
 # ---------------------------------------------------------------- depth and memory
 
 
+@pytest.mark.engine_only
 def test_a_million_node_chain_backpropagates_at_the_default_recursion_limit(mg):
     assert sys.getrecursionlimit() <= 10_000  # nothing raised it behind our back
     Value = mg.engine.Value
@@ -67,10 +68,10 @@ def test_a_chain_of_products_takes_at_most_160_bytes_a_node(mg):
     assert graph_bytes_per_node(build) <= 160
 
 
-def test_the_demo_graph_takes_at_most_150_bytes_a_node_and_a_tenth_of_chapter_seven_memory(mg, snapshot_root):
+def test_the_demo_graph_takes_at_most_150_bytes_a_node_and_a_tenth_of_chapter_seven_memory(mg, snapshot_folder):
     # Bytes for one step's graph, measured in a fresh subprocess for each engine
     # (tracemalloc in this process would be skewed by objects freed earlier).
-    simple = chapter_seven(snapshot_root, "memory",
+    simple = chapter_seven(snapshot_folder, "memory",
                            lambda folder: bench.run_worker(folder, steps=2, memory=True))
     fast = bench.run_worker(mg.folder, steps=2, memory=True)
     assert fast["bytes_per_node"] <= 150
@@ -117,9 +118,9 @@ def demo_losses(package, steps=4):
     return [bench.train_step(model, points[:40], labels[:40], k) for k in range(steps)]
 
 
-def test_the_demo_losses_equal_chapter_seven_engine(mg, snapshot_root):
+def test_the_demo_losses_equal_chapter_seven_engine(mg, snapshot_folder):
     losses = {
-        "simple": chapter_seven(snapshot_root, "losses", lambda folder: demo_losses(load_package(folder))),
+        "simple": chapter_seven(snapshot_folder, "losses", lambda folder: demo_losses(load_package(folder))),
         "fast": demo_losses(mg),
     }
     # The target is agreement within 1e-9; the same rules run in the same order, so they are identical.
@@ -172,7 +173,7 @@ def test_weighted_sum_gradients_match_central_differences(mg):
 
 
 def test_weighted_sum_gradients_match_pytorch(mg):
-    torch = need_torch()
+    torch = pytest.importorskip("torch")
     Value = mg.engine.Value
     rng = random.Random(17)
     w, x = [rng.uniform(-2, 2) for _ in range(8)], [rng.uniform(-2, 2) for _ in range(8)]

@@ -7,7 +7,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gradcheck import need_torch
 
 pytestmark = pytest.mark.since("10-classifier")
 
@@ -157,7 +156,7 @@ def test_training_reports_each_step(mg):
 
 def test_training_matches_pytorch_step_by_step(mg):
     """The same model, data, loss and updates in PyTorch float64 give the same losses and accuracies."""
-    torch = need_torch()
+    torch = pytest.importorskip("torch")
     steps, seed, n = 4, 3, 24
     points, labels = mg.datasets.make_moons(n_samples=n, noise=0.1, seed=seed)
     model = mg.demo.moons_classifier(seed)  # the initial weights, copied into PyTorch below

@@ -1,18 +1,13 @@
 """Appendix C, the command line: `python -m micrograd demo` and `moons`."""
-import importlib.util
 import os
 import subprocess
 import sys
 
 import pytest
 
+from command_line import run_cli
+
 pytestmark = pytest.mark.since("a3-command-line")
-
-
-def run_cli(mg, *args):
-    env = dict(os.environ, PYTHONPATH=str(mg.folder))
-    return subprocess.run([sys.executable, "-m", "micrograd", *args], capture_output=True, text=True,
-                          env=env, cwd=mg.folder, timeout=300)
 
 
 def test_cli_demo_trains_and_prints_each_epoch(mg):
@@ -51,23 +46,21 @@ def test_cli_bad_arguments_exit_2_with_a_message(mg, args, message):
 
 
 def test_main_is_callable_with_argv(mg, capsys):
-    # load this snapshot's __main__.py as an ordinary module (so its script guard does not run)
-    saved = {n: m for n, m in sys.modules.items() if n == "micrograd" or n.startswith("micrograd.")}
-    for name in saved:
-        del sys.modules[name]
-    sys.path.insert(0, str(mg.folder))
-    try:
-        spec = importlib.util.spec_from_file_location("mg_cli_under_test", mg.folder / "micrograd" / "__main__.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        assert module.main(["demo", "--epochs", "2"]) == 0
-    finally:
-        sys.path.remove(str(mg.folder))
-        for name in [n for n in sys.modules if n == "micrograd" or n.startswith("micrograd.")]:
-            del sys.modules[name]
-        sys.modules.update(saved)
+    # mg.command_line is this snapshot's __main__.py, imported as a module (its script guard does not run)
+    assert mg.command_line.main(["demo", "--epochs", "2"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 2
 
+
+def test_python_dash_m_runs_main(mg):
+    # The one real `python -m micrograd`: the other tests call main() in this process (command_line.py).
+    env = dict(os.environ, PYTHONPATH=str(mg.folder))
+    for args in (["demo", "--epochs", "2"], ["demo", "--epochs", "0"]):
+        result = subprocess.run([sys.executable, "-m", "micrograd", *args], capture_output=True, text=True,
+                                env=env, cwd=mg.folder, timeout=60)
+        in_process = run_cli(mg, *args)
+        assert (result.returncode, result.stdout, result.stderr) == (
+            in_process.returncode, in_process.stdout, in_process.stderr)
+    assert result.returncode == 2 and "must be at least 1" in result.stderr
 
 
 def test_cli_moons_trains_and_reports(mg):

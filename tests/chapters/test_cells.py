@@ -19,10 +19,11 @@ import pytest
 from myst_parser.parsers.directives import parse_directive_text
 from docutils.parsers.rst import Directive, directives
 
+import bench
+import chunks
+import tangle
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tools"))
-import chunks  # noqa: E402
-import tangle  # noqa: E402
 
 DRIVER = r"""
 import json, sys
@@ -63,9 +64,8 @@ CHAPTERS = [c for c in tangle.read_toc(ROOT) if code_cells(c)]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[Path(c).stem for c in CHAPTERS])
-def test_every_cell_runs_on_the_chapters_own_code(chapter, tmp_path):
-    snapshot = tmp_path / "snapshot"
-    tangle.write(snapshot, tangle.tangle(ROOT, through=chapter))
+def test_every_cell_runs_on_the_chapters_own_code(chapter, tmp_path, snapshot_folder):
+    snapshot = snapshot_folder(chapter)
     cells = code_cells(chapter)
     first = cells[0]["source"]
     marker = next((m for m in (chunks.WHOLE_BOOK_MARKER, chunks.SETUP_MARKER) if m in first), None)
@@ -74,7 +74,8 @@ def test_every_cell_runs_on_the_chapters_own_code(chapter, tmp_path):
     cells[0]["source"] = first.replace(marker, chunks.setup_line(chapter_dir, snapshot, "test"))
     script = tmp_path / "cells.json"
     script.write_text(json.dumps(cells), encoding="utf-8")
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    # The benchmark's smallest run (tools/bench.py): the cells' code is what is tested here, not timings.
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0", **{bench.SMALLEST: "1"})
     result = subprocess.run([sys.executable, "-c", DRIVER, str(script)], cwd=chapter_dir, env=env,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pytest
 
-import bench  # tools/ is on the path (tests/conftest.py)
-from conftest import ROOT
+import bench  # tools/bench.py (pyproject.toml puts tools/ on the path)
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_workload_is_chapter_tens_data_set_and_training_step():
@@ -74,3 +75,22 @@ def test_a_snapshot_is_the_book_up_to_a_chapter(tmp_path):
     assert Path(package.engine.__file__).resolve().is_relative_to(folder.resolve())
     assert not hasattr(package.engine.Value, "weighted_sum")  # chapter 8's addition is not there yet
     assert hasattr(bench.load_package(ROOT).engine.Value, "weighted_sum")
+
+
+def test_the_smallest_run_overrides_the_arguments(monkeypatch, capsys):
+    # tests/chapters/test_cells.py runs chapter 8's cells with it: one round of two steps each
+    seen = {}
+
+    def compare(simple, fast, steps, slow_steps, repeat):
+        seen.update(steps=steps, slow_steps=slow_steps, repeat=repeat)
+        return {"speedup": 1.0}
+
+    monkeypatch.setattr(bench, "snapshot", lambda chapter, out: out)
+    monkeypatch.setattr(bench, "compare", compare)
+    monkeypatch.setenv(bench.SMALLEST, "1")
+    assert bench.main(["--steps", "50", "--slow-steps", "10", "--repeat", "3", "--json"]) == 0
+    assert seen == {"steps": 2, "slow_steps": 2, "repeat": 1}
+    monkeypatch.delenv(bench.SMALLEST)
+    bench.main(["--steps", "50", "--slow-steps", "10", "--repeat", "3", "--json"])
+    assert seen == {"steps": 50, "slow_steps": 10, "repeat": 3}
+    assert capsys.readouterr().out.count("speedup") == 2

@@ -1,6 +1,7 @@
 """tools/chunks.py: chunks render with captions and cross-links, in HTML and in LaTeX, warning-free."""
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -10,9 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CONF = f"""
-import sys
-sys.path.insert(0, {str(ROOT / "tools")!r})
+# The mini books' Sphinx runs find the extension on PYTHONPATH, as the book's build finds it in tools/.
+SPHINX_ENV = dict(os.environ, PYTHONPATH=str(ROOT / "tools"))
+CONF = """
 extensions = ["myst_parser", "chunks"]
 root_doc = "index"
 exclude_patterns = ["_build"]
@@ -66,7 +67,7 @@ def mini_book(tmp_path_factory) -> Path:
 def build(src: Path, builder: str) -> Path:
     out = src / "_build" / builder
     result = subprocess.run([sys.executable, "-m", "sphinx", "-b", builder, "-n", "-W", "--keep-going", "-q",
-                             str(src), str(out)], capture_output=True, text=True)
+                             str(src), str(out)], capture_output=True, text=True, env=SPHINX_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARNING" not in result.stderr, result.stderr
     return out
@@ -103,7 +104,7 @@ def test_a_chunk_inside_another_directive_is_an_error(tmp_path):
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\n")
     (tmp_path / "index.md").write_text(INDEX.replace("```{toctree}\ntwo\n```\n", "") + "\n````{note}\n```{chunk} hidden\nx = 1\n```\n````\n")
     result = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-W", "-q", str(tmp_path),
-                             str(tmp_path / "_build")], capture_output=True, text=True)
+                             str(tmp_path / "_build")], capture_output=True, text=True, env=SPHINX_ENV)
     assert result.returncode != 0
     assert "not read by tools/tangle.py" in result.stderr
 
@@ -113,7 +114,7 @@ def test_a_tangle_error_stops_the_build_with_its_location(tmp_path):
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\n")
     (tmp_path / "index.md").write_text("# Broken\n\n```{chunk} m\n:file: pkg/m.py\n<<missing>>\n```\n")
     result = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(tmp_path),
-                             str(tmp_path / "_build")], capture_output=True, text=True)
+                             str(tmp_path / "_build")], capture_output=True, text=True, env=SPHINX_ENV)
     assert result.returncode != 0
     assert "index.md:5: error: reference to undefined chunk «missing»" in result.stderr
 

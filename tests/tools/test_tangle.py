@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from myst_parser.parsers.docutils_ import Parser as MystParser
 
+import tangle  # tools/tangle.py (pyproject.toml puts tools/ on the path)
+
 ROOT = Path(__file__).resolve().parents[2]
 TANGLE = ROOT / "tools" / "tangle.py"
-sys.path.insert(0, str(ROOT / "tools"))
-import tangle  # noqa: E402
 
 EXTENSIONS = ["colon_fence", "dollarmath", "amsmath", "deflist"]  # as the book's _config.yml has them
 CONFIG = f"parse:\n  myst_enable_extensions: [{', '.join(EXTENSIONS)}]\n"

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Install the Debian packages that `make test` or `make book` needs, and only those that are missing.
+
+Each command the build runs comes from one entry of NEEDS: the Debian packages
+that provide it, and why the build needs it. The packages to install are those
+of the commands that are missing, so apt is never asked for a package whose
+command is already there. That matters: a machine with Node.js from NodeSource
+already has npm, and Debian's `npm` package conflicts with that `nodejs`.
+
+Before installing, apt-get simulates the install; one line then says what will
+be installed, about how big it is and why. Not root: one line with the exact
+command to run, and exit status 1. When apt-get fails, its own error lines are
+shown. Standard library only: this runs before the virtualenv exists.
+
+Usage::
+
+    python3 tools/system.py test    # what `make test` needs
+    python3 tools/system.py book    # what `make book` needs (`make system` runs this)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Need:
+    packages: tuple[str, ...]  # the Debian packages that provide the command (or font)
+    why: str
+    font: bool = False  # the name is a font family, looked up with fc-list, not a command
+
+
+NEEDS = {
+    "dot": Need(("graphviz",), "graphviz to draw the graphs"),
+    "chromium": Need(("chromium",), "Chromium for the reader-level checks of the site"),
+    # See README.md, on the PDF: these packages, not texlive-fonts-extra (1.4 GB).
+    "xelatex": Need(("texlive-xetex", "texlive-latex-recommended", "texlive-latex-extra",
+                     "texlive-fonts-recommended"), "TeX Live for the PDF"),
+    "latexmk": Need(("latexmk",), "latexmk to run TeX"),
+    "pdftotext": Need(("poppler-utils",), "poppler to check the PDF"),
+    "pdfinfo": Need(("poppler-utils",), "poppler to check the PDF"),
+    "npm": Need(("npm",), "npm to fetch MathJax"),
+    # The PDF's fonts (_config.yml): they are no commands, so fc-list says whether they are there.
+    "TeX Gyre Pagella": Need(("fonts-texgyre",), "the PDF's text font", font=True),
+    "TeX Gyre Pagella Math": Need(("fonts-texgyre-math",), "the PDF's math font", font=True),
+    "DejaVu Sans Mono": Need(("fonts-dejavu-core",), "the PDF's code font", font=True),
+}
+COMMANDS = {
+    "test": ["dot", "chromium"],
+    "book": ["dot", "chromium", "xelatex", "latexmk", "pdftotext", "pdfinfo",
+             "TeX Gyre Pagella", "TeX Gyre Pagella Math", "DejaVu Sans Mono", "npm"],
+}
+INSTALL = ["install", "--no-install-recommends"]
+
+
+def missing_commands(commands: list[str]) -> list[str]:
+    """The commands not found on PATH, and the fonts fontconfig does not know (all of them without fc-list)."""
+    return [command for command in commands if not is_present(command)]
+
+
+def is_present(name: str) -> bool:
+    if not NEEDS[name].font:
+        return shutil.which(name) is not None
+    if shutil.which("fc-list") is None:
+        return False
+    return subprocess.run(["fc-list", "-q", name], capture_output=True).returncode == 0
+
+
+def packages_for(missing: list[str]) -> list[str]:
+    """The Debian packages that provide the missing commands, each once, in the order of NEEDS."""
+    packages: list[str] = []
+    for command in missing:
+        for package in NEEDS[command].packages:
+            if package not in packages:
+                packages.append(package)
+    return packages
+
+
+def reasons(missing: list[str]) -> str:
+    """'TeX Live for the PDF (xelatex), poppler to check the PDF (pdftotext, pdfinfo)'."""
+    commands_for: dict[str, list[str]] = {}
+    for command in missing:
+        commands_for.setdefault(NEEDS[command].why, []).append(command)
+    return ", ".join(f"{why} ({', '.join(commands)})" for why, commands in commands_for.items())
+
+
+def apt(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["apt-get", *args], capture_output=True, text=True, env=env)
+
+
+def apt_errors(result: subprocess.CompletedProcess) -> str:
+    """What apt-get said about its failure, without its progress lines."""
+    noise = re.compile(r"^(Reading|Building|Get:|Hit:|Ign:|Fetched|NOTE: This is only a simulation|\s*$)")
+    lines = (result.stdout + result.stderr).splitlines()
+    return "\n".join(line for line in lines if not noise.match(line))
+
+
+def new_packages(simulation: str) -> list[str]:
+    """The packages an `apt-get install --simulate` would newly install or upgrade ("Inst" lines)."""
+    return re.findall(r"^Inst (\S+)", simulation, flags=re.MULTILINE)
+
+
+def installed_size_mb(packages: list[str]) -> int:
+    """The disk space the packages take once installed, from apt's records (Installed-Size, in KiB)."""
+    if not packages:
+        return 0
+    shown = apt_cache("show", "--no-all-versions", *packages)
+    kib = sum(int(size) for size in re.findall(r"^Installed-Size: (\d+)", shown, flags=re.MULTILINE))
+    return round(kib / 1024)
+
+
+def apt_cache(*args: str) -> str:
+    return subprocess.run(["apt-cache", *args], capture_output=True, text=True).stdout
+
+
+def install(missing: list[str]) -> int:
+    """As root: apt-get update, a simulated install, one line saying what and why, the install."""
+    packages = packages_for(missing)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for args in (["update", "-qq"], [*INSTALL, "--simulate", *packages]):
+        result = apt(*args, env=env)
+        if result.returncode != 0:
+            print(f"apt-get {args[0]} failed (exit status {result.returncode}):\n{apt_errors(result)}",
+                  file=sys.stderr)
+            return result.returncode
+    new = new_packages(result.stdout)
+    print(f"installing {reasons(missing)}: {len(new)} Debian packages, about {installed_size_mb(new)} MB",
+          flush=True)
+    result = apt(*INSTALL, "-y", "-qq", *packages, env=env)
+    if result.returncode != 0:
+        print(f"apt-get install failed (exit status {result.returncode}):\n{apt_errors(result)}",
+              file=sys.stderr)
+    return result.returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Install the Debian packages the build needs, if missing.")
+    parser.add_argument("target", choices=sorted(COMMANDS), help="what the packages are for")
+    args = parser.parse_args(argv)
+    missing = missing_commands(COMMANDS[args.target])
+    if not missing:
+        return 0
+    if os.geteuid() != 0:
+        print(f"missing: {' '.join(missing)}. Run: sudo apt-get {' '.join(INSTALL)} "
+              f"{' '.join(packages_for(missing))}", file=sys.stderr)
+        return 1
+    return install(missing)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
