@@ -75,7 +75,8 @@ REFUSALS = {
                  "a byte the parser cannot read, or replaces, may be a character of code"),
     "unclosed-fence": ("a code fence that is never closed",
                        "it would run to the end of the chapter and swallow the chunks after it"),
-    "hidden-chunk": ("a chunk inside another directive, in a colon fence, or in reStructuredText",
+    "hidden-chunk": ("a chunk inside another directive, a block quote or a list, in a colon fence, "
+                     "or in reStructuredText",
                      "the book would show it, but the tool reads chunks only at the top level"),
     "chunk-header": ("a chunk without a name, or with an unknown, repeated or malformed option",
                      "an option read one way by the book and another way by the tool changes the code silently"),
@@ -284,6 +285,9 @@ def _fences(md, chapter: str, text: str, first: int = 0, inside: str | None = No
         if name == "chunk" and token.type == "colon_fence":
             raise TangleError(f"{chapter}:{line}", "write a chunk with a backtick fence, ```{chunk} NAME, "
                                                    "not a colon fence", "hidden-chunk")
+        if name == "chunk" and token.level > 0:
+            raise TangleError(f"{chapter}:{line}", "a chunk inside a block quote or a list is not read by "
+                                                   "tools/tangle.py; move it to the top level", "hidden-chunk")
         if inside is not None and name == "chunk":
             raise TangleError(f"{chapter}:{line}", f"a chunk inside a {{{inside}}} directive is not read by "
                                                    "tools/tangle.py; move it to the top level", "hidden-chunk")

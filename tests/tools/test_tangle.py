@@ -482,6 +482,8 @@ def test_a_chunk_without_a_name(tmp_path):
     ("````{admonition} Look\n" + chunk("m", "x = 1", ":file: pkg/m.py") + "````\n", "book/one.md:2",
      "inside a {admonition} directive"),
     ("```{eval-rst}\n.. chunk:: m\n   :file: pkg/m.py\n\n   x = 1\n```\n", "book/one.md:1", "reStructuredText"),
+    ("> ```{chunk} m\n> :file: pkg/m.py\n> x = 1\n> ```\n", "book/one.md:1", "inside a block quote or a list"),
+    ("- ```{chunk} m\n  :file: pkg/m.py\n  x = 1\n  ```\n", "book/one.md:1", "inside a block quote or a list"),
 ])
 def test_a_chunk_the_book_would_show_but_the_tool_cannot_read_is_refused(tmp_path, text, location, message):
     make_book(tmp_path, {"book/one": text})
