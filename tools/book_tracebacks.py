@@ -53,7 +53,10 @@ IPYTHON_FRAME = re.compile(r"^File (?P<file>.+):(?P<line>\d+), in ")
 
 
 def annotate_ipython(stb: list[str]) -> list[str]:
-    """IPython's structured traceback, with the book line at the end of each frame's first line.
+    """IPython's structured traceback, with the book line under each frame's first line.
+
+    Under it, not at its end: IPython's frame line already holds the function's
+    whole signature, and the book's listings hold LINE_LIMIT characters.
 
     A tangled file is shown by its path in its package, micrograd/engine.py, not by
     the path of a chapter's snapshot on this machine.
@@ -66,7 +69,7 @@ def annotate_ipython(stb: list[str]) -> list[str]:
         where = frame and booktrace.book_line(str(path), int(frame["line"]))
         if where:
             first = first.replace(frame["file"], in_package(path), 1)
-            entry = f"{first} -> {where}{newline}{rest}"
+            entry = f"{first}\n-> {where}{newline}{rest}"
         out.append(entry)
     return out
 

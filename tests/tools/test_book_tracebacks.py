@@ -101,11 +101,11 @@ def test_a_cell_that_raises_shows_book_lines_in_a_chapters_snapshot(tmp_path):
     """)
     result = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, cwd=ROOT / "book")
     assert "success: False" in result.stdout, result.stdout + result.stderr
-    assert f"File micrograd/engine.py:{number}, in _check_number(x) -> {origin}" in result.stdout, result.stdout
+    assert f"File micrograd/engine.py:{number}, in _check_number(x)\n-> {origin}" in result.stdout, result.stdout
 
 
 def test_ansi_colours_do_not_hide_a_frame_from_the_cells_hook_and_paths_are_shown_in_the_package():
     number, origin = raise_line(tangle.tangle(ROOT))
     entry = "\x1b[36mFile \x1b[39m\x1b[32m{}:{}\x1b[39m, in \x1b[36m_check_number\x1b[39m\ncode"
     shown = book_tracebacks.annotate_ipython([entry.format(ROOT / "book/../micrograd/engine.py", number)])
-    assert shown == [entry.format("micrograd/engine.py", number).replace("\n", f" -> {origin}\n", 1)]
+    assert shown == [entry.format("micrograd/engine.py", number).replace("\n", f"\n-> {origin}\n", 1)]
