@@ -181,7 +181,7 @@ def test_draw_dot_shows_every_value_and_op(mg):
 
 
 def test_draw_dot_rounds_to_four_decimals(mg):
-    need_graphviz()
+    pytest.importorskip("graphviz")
     Value = mg.engine.Value
     near = Value(-1.4999999999999993) + 0.0  # how a sum of floats can land next to -1.5
     source = mg.viz.draw_dot(near).source
@@ -201,7 +201,7 @@ def test_draw_dot_lays_out_a_deep_graph_top_to_bottom_and_a_broad_one_left_to_ri
 
 
 def test_draw_dot_takes_the_original_micrograds_keywords(mg):
-    need_graphviz()
+    pytest.importorskip("graphviz")
     Value = mg.engine.Value
     y = (Value(1.0) * 2 + 1).tanh()
     dot = mg.viz.draw_dot(y, format="png", rankdir="LR")  # as the original's trace_graph notebook

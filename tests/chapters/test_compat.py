@@ -9,10 +9,8 @@ import random
 
 import pytest
 
-from gradcheck import need_torch
 from micrograd.engine import Value
 from micrograd.nn import MLP, Layer, Neuron
-
 
 # ---------------------------------------------------------------- the original's README
 
@@ -36,7 +34,7 @@ def readme_example():
 
 
 def test_the_readme_example_gives_pytorchs_numbers():
-    torch = need_torch()
+    torch = pytest.importorskip("torch")
     a, b, g = readme_example()
     ta = torch.tensor(-4.0, dtype=torch.float64, requires_grad=True)
     tb = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
@@ -177,7 +175,7 @@ def test_the_seed_demo_one_neuron_learns():
     ys = [Value(1.0), Value(-1.0)]
     n = Neuron(2)
     assert n.activation == "tanh"
-    for epoch in range(20):
+    for _ in range(20):
         ypred = [n(x) for x in xs]
         loss = sum((yout - yt) ** 2 for yout, yt in zip(ypred, ys))
         for p in n.parameters():
@@ -257,7 +255,7 @@ def torch_demo_losses(torch, X, y, steps):
 
 
 def test_the_originals_demo_reproduces_pytorchs_losses_and_reaches_100_percent():
-    torch = need_torch()
+    torch = pytest.importorskip("torch")
     np = pytest.importorskip("numpy")
     datasets = pytest.importorskip("sklearn.datasets")
     # demo.ipynb, cell by cell
@@ -274,7 +272,7 @@ def test_the_originals_demo_reproduces_pytorchs_losses_and_reaches_100_percent()
         losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
         data_loss = sum(losses) * (1.0 / len(losses))
         alpha = 1e-4
-        reg_loss = alpha * sum((p * p for p in model.parameters()))
+        reg_loss = alpha * sum(p * p for p in model.parameters())
         total_loss = data_loss + reg_loss
         accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores)]
         return total_loss, sum(accuracy) / len(accuracy)
@@ -325,7 +323,7 @@ DIFFERENT = {("log", -math.inf), ("sqrt", -math.inf)}
 @pytest.mark.parametrize("name, x", [(name, x) for name in UNARY for x in SPECIAL
                                      if (name, x) not in DIFFERENT], ids=str)
 def test_nan_and_infinity_pass_through_every_function_as_in_pytorch(name, x):
-    torch = need_torch()
+    torch = pytest.importorskip("torch")
     ours, theirs = UNARY[name]
     v = Value(x)
     out = ours(v)
@@ -349,7 +347,7 @@ BINARY = {
 @pytest.mark.parametrize("a, b", [(x, 2.0) for x in SPECIAL] + [(2.0, x) for x in SPECIAL]
                          + [(math.inf, math.inf), (math.nan, math.inf), (0.0, math.inf)], ids=str)
 def test_nan_and_infinity_pass_through_arithmetic_as_in_pytorch(op, a, b):
-    torch = need_torch()
+    torch = pytest.importorskip("torch")
     va, vb = Value(a), Value(b)
     out = BINARY[op](va, vb)
     out.backward()
@@ -363,7 +361,7 @@ def test_nan_and_infinity_pass_through_arithmetic_as_in_pytorch(op, a, b):
 @pytest.mark.parametrize("special", SPECIAL, ids=str)
 @pytest.mark.parametrize("where", ["weight", "input", "bias"])
 def test_nan_and_infinity_pass_through_a_weighted_sum_as_in_pytorch(special, where):
-    torch = need_torch()
+    torch = pytest.importorskip("torch")
     w, x, b = [0.5, -2.0, 1.5], [1.0, 3.0, -0.25], 0.75
     if where == "weight":
         w[1] = special

@@ -81,8 +81,8 @@ def test_the_smallest_run_overrides_the_arguments(monkeypatch, capsys):
     # tests/chapters/test_cells.py runs chapter 8's cells with it: one round of two steps each
     seen = {}
 
-    def compare(simple, fast, steps, slow_steps, repeat):
-        seen.update(steps=steps, slow_steps=slow_steps, repeat=repeat)
+    def compare(packages, repeat):  # packages: name -> (folder, steps a round)
+        seen.update(steps=packages["final"][1], slow_steps=packages["chapter 7"][1], repeat=repeat)
         return {"speedup": 1.0}
 
     monkeypatch.setattr(bench, "snapshot", lambda chapter, out: out)
