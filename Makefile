@@ -1,6 +1,6 @@
 # micrograd, the literate book. The two commands a newcomer needs:
 #   make book   the website (_build/html) and the PDF (_build/latex/micrograd-book.pdf)
-#   make test   tangle check, tool tests, package tests, per-chapter snapshot tests
+#   make test   tangle check, lint (ruff), tool tests, package tests, per-chapter snapshot tests
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -15,7 +15,7 @@ EXTRAS := book,test$(if $(filter 1,$(TORCH)),$(comma)torch)
 JB     := $(VENV)/bin/jupyter-book
 JBFLAGS := -n -W --keep-going
 
-.PHONY: check-book help book html pdf test tangle check-tangle venv clean system system-test readme-figure
+.PHONY: check-book help book html pdf test lint tangle check-tangle venv clean system system-test readme-figure
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,9 +46,15 @@ tangle: $(STAMP) ## write micrograd/ from the chapters
 check-tangle: $(STAMP) ## fail if micrograd/ differs from the chapters
 	$(PY) tools/tangle.py --check
 
+# ruff (settings in pyproject.toml) prints each problem as FILE:LINE:COL; the lines after it say how to fix.
+LINTED := tools tests micrograd
+LINT_FAILED = || { echo "make lint: ruff found the problems above. \`$(VENV)/bin/ruff check --fix tools tests\` fixes those marked [*]; micrograd/ is generated, so fix it in the chapter: \`$(PY) tools/tangle.py --locate micrograd/FILE:LINE\` names the chunk's line, then \`make tangle\`." >&2; exit 1; }
+lint: $(STAMP) ## check the style of tools/, tests/ and micrograd/ (ruff)
+	@$(VENV)/bin/ruff check --output-format concise $(LINTED) $(LINT_FAILED)
+
 # One pytest worker per CPU (pytest-xdist); WORKERS=0 runs the tests in this process, one after another.
 WORKERS ?= auto
-test: $(STAMP) system-test check-tangle ## run every test
+test: $(STAMP) system-test check-tangle lint ## run every test
 	$(PY) -m pytest -n $(WORKERS) --dist worksteal
 
 # MathJax is served with the site, so math renders offline too (pinned, checked by hash).
@@ -81,4 +87,4 @@ readme-figure: $(STAMP) ## redraw docs/graph.svg, the README's picture
 	$(PY) tools/readme_figure.py
 
 clean: ## remove the build output (keeps .venv)
-	rm -rf _build .pytest_cache .hypothesis
+	rm -rf _build .pytest_cache .hypothesis .ruff_cache

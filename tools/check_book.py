@@ -129,7 +129,7 @@ class PageParser(HTMLParser):
             self.images.append(attrs["data"])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def parse_page(path: Path) -> PageParser:
     parser = PageParser()
     parser.feed(path.read_text(encoding="utf-8"))
@@ -291,8 +291,10 @@ class Tab:
         self.context.close()
 
 
-BROKEN_IMAGES = "() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.getAttribute('src'))"
-SEARCH_RESULTS = "() => [...document.querySelectorAll('#search-results a, ul.search a')].map(a => a.getAttribute('href'))"
+BROKEN_IMAGES = ("() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0)"
+                 ".map(i => i.getAttribute('src'))")
+SEARCH_RESULTS = ("() => [...document.querySelectorAll('#search-results a, ul.search a')]"
+                  ".map(a => a.getAttribute('href'))")
 # Opens every dropdown (solutions, toggled cells) so that their code is measured too.
 OPEN_EVERYTHING = """() => {
   document.querySelectorAll('details').forEach(d => d.open = true);

@@ -58,9 +58,9 @@ class Listing:
     docname: str
     kind: str  # "defined", "continued" or "replaced"
     file: str | None  # the file the chunk ends up in
-    first: "Listing | None" = None
-    later: list["Listing"] = field(default_factory=list)
-    used_in: list["Listing"] = field(default_factory=list)
+    first: Listing | None = None
+    later: list[Listing] = field(default_factory=list)
+    used_in: list[Listing] = field(default_factory=list)
 
 
 def slug(name: str) -> str:
@@ -215,7 +215,7 @@ class ChunkLexer(PythonLexer):
             offset += len(piece)
 
 
-def reference_target(app, name: str) -> "Listing | None":
+def reference_target(app, name: str) -> Listing | None:
     """The listing a reference to `name` leads to: where that chunk is first defined."""
     return next((listing for listing in app.chunk_listings.values() if listing.block.name == name), None)
 

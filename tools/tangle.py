@@ -153,7 +153,7 @@ def decode(data: bytes, name: str, refusal: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
-        raise TangleError(f"{name}:{line}", f"not valid UTF-8 (byte 0x{data[err.start]:02x})", refusal)
+        raise TangleError(f"{name}:{line}", f"not valid UTF-8 (byte 0x{data[err.start]:02x})", refusal) from err
 
 
 def _read_yaml(root: Path, name: str, refusal: str):
@@ -164,7 +164,7 @@ def _read_yaml(root: Path, name: str, refusal: str):
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark else 1
-        raise TangleError(f"{name}:{line}", f"not valid YAML: {getattr(err, 'problem', None) or err}", refusal)
+        raise TangleError(f"{name}:{line}", f"not valid YAML: {getattr(err, 'problem', None) or err}", refusal) from err
 
 
 def read_toc(root: Path) -> list[str]:
@@ -222,7 +222,7 @@ def markdown_parser(root: Path):
     try:
         config = MdParserConfig(enable_extensions=extensions)
     except (TypeError, ValueError) as err:
-        raise TangleError(f"_config.yml:{line}", f"parse.myst_enable_extensions: {err}", "config")
+        raise TangleError(f"_config.yml:{line}", f"parse.myst_enable_extensions: {err}", "config") from err
     return create_md_parser(config, RendererHTML)
 
 
@@ -336,7 +336,7 @@ def _parse_block(chapter: str, line: int, argument: str, content: str) -> Block:
     try:
         parsed = parse_directive_text(ChunkOptions, argument.strip(), content, line=line)
     except Exception as err:  # docutils raises MarkupError, option converters ValueError
-        raise TangleError(where, f"bad chunk options: {err}", "chunk-header")
+        raise TangleError(where, f"bad chunk options: {err}", "chunk-header") from err
     if parsed.warnings:
         raise TangleError(where, f"bad chunk options: {parsed.warnings[0].msg}", "chunk-header")
     body = lines[count:]
@@ -697,7 +697,7 @@ def compile_check(path: str, body: list[Line], at_end: str = "") -> None:
             origin = body[min(number, len(body)) - 1].origin if body else None
             message = getattr(err, "msg", None) or str(err)
             raise TangleError(origin or f"{path}:1", f"{path} would not be valid Python{at_end}: {message} "
-                                                     f"(its line {number})", "syntax")
+                                                     f"(its line {number})", "syntax") from err
 
 
 def tangle(root: Path = ROOT, through: str | None = None) -> Tangled:
@@ -862,7 +862,7 @@ def write(out: Path, tangled: Tangled, force: bool = False) -> list[str]:
                 folder = folder.parent
     except OSError as err:
         raise TangleError(f"{Path(err.filename or out).as_posix()}:1", f"cannot write: {err.strerror}",
-                          "overwrite")
+                          "overwrite") from err
     return writes + [f"{rel} (removed)" for rel in removals + leftovers]
 
 
@@ -983,7 +983,7 @@ def chapter_arg(chapters: list[str], root: Path, value: str) -> str:
         try:
             value = Path(os.path.normpath(path)).relative_to(root).as_posix()
         except ValueError:
-            raise TangleError("--through", f"{value} is not inside the repository {root}", "argument")
+            raise TangleError("--through", f"{value} is not inside the repository {root}", "argument") from None
     value = posixpath.normpath(value)
     found = [c for c in chapters if value in (c, c[: -len(".md")], Path(c).stem, Path(c).name)]
     if len(found) != 1:

@@ -22,7 +22,6 @@ from gradcheck import (
 pytestmark = pytest.mark.since("05-backprop")
 
 
-
 # ---------------------------------------------------------------- worked examples
 
 

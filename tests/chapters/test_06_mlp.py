@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-
 pytestmark = pytest.mark.since("06-mlp")
 
 
@@ -70,7 +69,7 @@ def test_relu_and_sigmoid_match_finite_differences(mg, x):
     for op in ("relu", "sigmoid"):
         v = Value(x)
         getattr(v, op)().backward()
-        numeric = central_difference(lambda t: getattr(Value(t), op)().data, x)
+        numeric = central_difference(lambda t: getattr(Value(t), op)().data, x)  # noqa: B023 (called here)
         assert v.grad == pytest.approx(numeric, rel=1e-6, abs=1e-8), op
 
 
@@ -178,7 +177,7 @@ def train_one_neuron(mg, seed, epochs=20):
     ys = [Value(1.0), Value(-1.0)]
     n = Neuron(2)
     losses = []
-    for epoch in range(epochs):
+    for _ in range(epochs):
         ypred = [n(x) for x in xs]
         loss = sum((yout - yt)**2 for yout, yt in zip(ypred, ys))
         for p in n.parameters(): p.grad = 0  # noqa: E701

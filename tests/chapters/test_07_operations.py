@@ -24,7 +24,6 @@ from gradcheck import (
 pytestmark = pytest.mark.since("07-operations")
 
 
-
 def grads_of(fn, *values):
     out = fn(*values)
     out.backward()

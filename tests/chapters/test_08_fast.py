@@ -9,9 +9,8 @@ from fractions import Fraction
 import pytest
 
 import bench  # tools/bench.py (pyproject.toml puts tools/ on the path)
-from snapshots import load_package
-
 from gradcheck import central_difference
+from snapshots import load_package
 
 pytestmark = pytest.mark.since("08-fast")
 

@@ -3,7 +3,6 @@ import random
 
 import pytest
 
-
 pytestmark = pytest.mark.since("09-pytorch")
 
 

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from myst_parser.parsers.directives import parse_directive_text
 from docutils.parsers.rst import Directive, directives
+from myst_parser.parsers.directives import parse_directive_text
 
 import bench
 import chunks

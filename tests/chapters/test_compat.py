@@ -12,7 +12,6 @@ import pytest
 from micrograd.engine import Value
 from micrograd.nn import MLP, Layer, Neuron
 
-
 # ---------------------------------------------------------------- the original's README
 
 
@@ -176,7 +175,7 @@ def test_the_seed_demo_one_neuron_learns():
     ys = [Value(1.0), Value(-1.0)]
     n = Neuron(2)
     assert n.activation == "tanh"
-    for epoch in range(20):
+    for _ in range(20):
         ypred = [n(x) for x in xs]
         loss = sum((yout - yt) ** 2 for yout, yt in zip(ypred, ys))
         for p in n.parameters():
@@ -273,7 +272,7 @@ def test_the_originals_demo_reproduces_pytorchs_losses_and_reaches_100_percent()
         losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
         data_loss = sum(losses) * (1.0 / len(losses))
         alpha = 1e-4
-        reg_loss = alpha * sum((p * p for p in model.parameters()))
+        reg_loss = alpha * sum(p * p for p in model.parameters())
         total_loss = data_loss + reg_loss
         accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores)]
         return total_loss, sum(accuracy) / len(accuracy)

@@ -81,7 +81,7 @@ def test_the_smallest_run_overrides_the_arguments(monkeypatch, capsys):
     # tests/chapters/test_cells.py runs chapter 8's cells with it: one round of two steps each
     seen = {}
 
-    def compare(packages, repeat):
+    def compare(packages, repeat):  # packages: name -> (folder, steps a round)
         seen.update(steps=packages["final"][1], slow_steps=packages["chapter 7"][1], repeat=repeat)
         return {"speedup": 1.0}
 

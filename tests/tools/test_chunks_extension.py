@@ -102,7 +102,8 @@ def test_latex_listing_has_caption_and_hyperrefs(mini_book):
 def test_a_chunk_inside_another_directive_is_an_error(tmp_path):
     (tmp_path / "conf.py").write_text(CONF)
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\n")
-    (tmp_path / "index.md").write_text(INDEX.replace("```{toctree}\ntwo\n```\n", "") + "\n````{note}\n```{chunk} hidden\nx = 1\n```\n````\n")
+    nested = "\n````{note}\n```{chunk} hidden\nx = 1\n```\n````\n"
+    (tmp_path / "index.md").write_text(INDEX.replace("```{toctree}\ntwo\n```\n", "") + nested)
     result = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-W", "-q", str(tmp_path),
                              str(tmp_path / "_build")], capture_output=True, text=True, env=SPHINX_ENV)
     assert result.returncode != 0

@@ -18,7 +18,8 @@ def mini_book(folder: Path) -> Path:
     """Four chapters: no code; a module; prose only; a replacement. And a second file from chapter d."""
     chapters = {
         "a": "# A\n\nNo code yet.\n",
-        "b": "# B\n\n" + fence("mod", "X = 1", ":file: pkg/mod.py") + "\n" + fence("other", "Y = 1", ":file: pkg/other.py"),
+        "b": "# B\n\n" + fence("mod", "X = 1", ":file: pkg/mod.py") + "\n"
+             + fence("other", "Y = 1", ":file: pkg/other.py"),
         "c": "# C\n\nOnly prose.\n",
         "d": "# D\n\n" + fence("other", "Y = 2", ":replace:"),
     }
