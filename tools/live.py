@@ -22,6 +22,7 @@ import io
 import json
 import re
 import sys
+import time
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,7 +46,7 @@ OUT = "_live"  # the folder of the site that holds the chapters' zips
 MISSING_MODULES = {"torch": "PyTorch", "matplotlib": "matplotlib", "numpy": "NumPy", "graphviz": "Graphviz",
                    "IPython": "IPython"}
 MISSING_CALLS = {"draw_dot": "the Graphviz program"}
-AVAILABLE_MODULES = {"micrograd", "myst_nb"}  # the chapter's package; glue() is a no-op in the page
+AVAILABLE_MODULES = {"myst_nb"}  # glue() is a no-op in the page; the book's own package is there too
 BOOK_TOOLS = {path.stem for path in TOOLS.glob("*.py")}
 
 
@@ -55,6 +56,7 @@ class Cell:
     where: str  # "book/05-backprop.md:66"
     hidden: bool  # tagged remove-cell: not on the page, but run before the cells after it
     setup: bool  # the chapter's first cell: the page sets up its package instead
+    raises: bool = False  # tagged raises-exception: the error is what the cell shows
     needs: str | None = None  # what the page's Python lacks to run this cell
 
 
@@ -79,12 +81,13 @@ def page_cells(root: Path, chapter: str) -> list[Cell]:
             tags = [t.strip() for t in tags.strip("[]").split(",")]
         source = "\n".join(parsed.body)
         cells.append(Cell(source, f"{chapter}:{token.map[0] + 1}", "remove-cell" in tags,
-                          any(marker in source for marker in SETUP_MARKERS)))
-    mark_needs(cells)
+                          any(marker in source for marker in SETUP_MARKERS), "raises-exception" in tags))
+    packages = {Path(block.file).parts[0] for block in tangle.parse_book(root) if block.file}
+    mark_needs(cells, packages)
     return cells
 
 
-def mark_needs(cells: list[Cell]) -> None:
+def mark_needs(cells: list[Cell], packages: set[str] = frozenset({"micrograd"})) -> None:
     """Set each cell's needs: from what it imports or calls, or from a name an unrunnable cell defined."""
     tainted: dict[str, str] = {}  # name -> what the cell that last bound it needed
     for cell in cells:
@@ -95,8 +98,7 @@ def mark_needs(cells: list[Cell]) -> None:
         except SyntaxError:
             cell.needs = "IPython" if re.search(r"^\s*[%!]", cell.source, re.M) else None
             continue
-        cell.needs = _own_needs(tree) or next(
-            (tainted[name] for name in _loaded_names(tree) if name in tainted), None)
+        cell.needs = _own_needs(tree, packages) or _inherited_needs(tree, tainted)
         for name in _bound_names(tree):
             if cell.needs:
                 tainted[name] = cell.needs
@@ -104,7 +106,18 @@ def mark_needs(cells: list[Cell]) -> None:
                 tainted.pop(name, None)
 
 
-def _own_needs(tree: ast.AST) -> str | None:
+def _inherited_needs(tree: ast.Module, tainted: dict[str, str]) -> str | None:
+    """What a name the cell reads needs, unless the cell bound that name itself before reading it."""
+    bound_here: set[str] = set()
+    for statement in tree.body:
+        for name in _loaded_names(statement):
+            if name in tainted and name not in bound_here:
+                return tainted[name]
+        bound_here.update(_bound_names(statement))
+    return None
+
+
+def _own_needs(tree: ast.AST, packages: set[str]) -> str | None:
     for node in ast.walk(tree):
         modules = []
         if isinstance(node, ast.Import):
@@ -117,7 +130,7 @@ def _own_needs(tree: ast.AST) -> str | None:
                 return MISSING_MODULES[top]
             if top in BOOK_TOOLS:
                 return "the book's build tools"
-            if top not in AVAILABLE_MODULES and top not in sys.stdlib_module_names:
+            if top not in packages and top not in AVAILABLE_MODULES and top not in sys.stdlib_module_names:
                 return f"the module {top}"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in MISSING_CALLS:
             return MISSING_CALLS[node.func.id]
@@ -128,7 +141,7 @@ def _loaded_names(tree: ast.AST) -> list[str]:
     return [node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)]
 
 
-def _bound_names(tree: ast.Module) -> list[str]:
+def _bound_names(tree: ast.AST) -> list[str]:
     names = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
@@ -209,6 +222,18 @@ def takeaway(root: Path, chapter: str, title: str) -> bytes | None:
 # ---------------------------------------------------------------- Sphinx
 
 
+def timed(handler):
+    """Add the handler's time to app.live_seconds: check_live.py reports what the live book adds to the build."""
+    def run(app, *args):
+        started = time.perf_counter()
+        try:
+            return handler(app, *args)
+        finally:
+            app.live_seconds = getattr(app, "live_seconds", 0.0) + time.perf_counter() - started
+    return run
+
+
+@timed
 def on_builder_inited(app) -> None:
     if app.builder.format != "html":
         return
@@ -236,6 +261,7 @@ def on_builder_inited(app) -> None:
         raise ExtensionError(str(err)) from None
 
 
+@timed
 def on_doctree_resolved(app, doctree, docname: str) -> None:
     page = getattr(app, "live_pages", {}).get(docname)
     if page is None or app.builder.format != "html":
@@ -267,9 +293,17 @@ def on_doctree_resolved(app, doctree, docname: str) -> None:
         target.insert(at, nodes.raw("", link, format="html"))
 
 
+def on_build_finished(app, exception) -> None:
+    if exception is None and app.builder.format == "html":
+        stats = Path(app.outdir).parent / "live-seconds.json"
+        stats.write_text(json.dumps({"html": round(getattr(app, "live_seconds", 0.0), 2)}) + "\n")
+
+
 def setup(app):
+    app.setup_extension("chunkindex")  # the index of chunks and names, an appendix
     app.connect("builder-inited", on_builder_inited)
     app.connect("doctree-resolved", on_doctree_resolved)
+    app.connect("build-finished", on_build_finished)
     app.add_js_file("live.js", defer="defer")
     app.add_css_file("live.css")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
