@@ -99,6 +99,7 @@ check-book: ## reader-level checks of the built site (headless Chromium) and PDF
 
 book: html pdf ## build the website and the PDF, then check both as a reader would
 	$(PY) tools/check_book.py
+	$(PY) tools/check_live.py
 	@echo "site: _build/html/index.html   pdf: _build/latex/micrograd-book.pdf"
 
 readme-figure: $(STAMP) ## redraw docs/graph.svg, the README's picture

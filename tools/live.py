@@ -66,8 +66,11 @@ class CodeCell(Directive):
     option_spec = {"tags": directives.unchanged}
 
 
-def page_cells(root: Path, chapter: str) -> list[Cell]:
-    """The chapter's code cells in order, each with what it needs that the page's Python lacks."""
+def page_cells(root: Path, chapter: str, packages: set[str] | None = None) -> list[Cell]:
+    """The chapter's code cells in order, each with what it needs that the page's Python lacks.
+
+    packages: the book's top-level packages (found from its file roots when not given).
+    """
     md = tangle.markdown_parser(root)
     cells = []
     for token in md.parse(tangle.read_chapter(root, chapter)):
@@ -82,9 +85,14 @@ def page_cells(root: Path, chapter: str) -> list[Cell]:
         source = "\n".join(parsed.body)
         cells.append(Cell(source, f"{chapter}:{token.map[0] + 1}", "remove-cell" in tags,
                           any(marker in source for marker in SETUP_MARKERS), "raises-exception" in tags))
-    packages = {Path(block.file).parts[0] for block in tangle.parse_book(root) if block.file}
+    if packages is None:
+        packages = book_packages(root)
     mark_needs(cells, packages)
     return cells
+
+
+def book_packages(root: Path) -> set[str]:
+    return {Path(block.file).parts[0] for block in tangle.parse_book(root) if block.file}
 
 
 def mark_needs(cells: list[Cell], packages: set[str] = frozenset({"micrograd"})) -> None:
@@ -194,9 +202,16 @@ def takeaway_name(chapter: str) -> str:
     return f"micrograd-{Path(chapter).stem}"
 
 
-def takeaway(root: Path, chapter: str, title: str) -> bytes | None:
-    """The zip a reader takes away from chapter, or None when the chapter has no package yet."""
-    files = tangle.tangle(root, through=chapter).files
+def takeaway(root: Path, chapter: str, title: str, snapshot: Path | None = None) -> bytes | None:
+    """The zip a reader takes away from chapter, or None when the chapter has no package yet.
+
+    snapshot: a folder that already holds the chapter's package (tools/chunks.py writes one per chapter).
+    """
+    if snapshot is None:
+        files = tangle.tangle(root, through=chapter).files
+    else:
+        files = {path.relative_to(snapshot).as_posix(): path.read_text(encoding="utf-8")
+                 for path in sorted(snapshot.rglob("*.py")) if "__pycache__" not in path.parts}
     if not files:
         return None
     folder = takeaway_name(chapter)
@@ -248,12 +263,15 @@ def on_builder_inited(app) -> None:
     out = Path(app.outdir) / OUT
     out.mkdir(parents=True, exist_ok=True)
     app.live_pages = {}
+    snapshots = getattr(app, "chunk_snapshots", {})  # tools/chunks.py's snapshots, when it has written them
     try:
+        packages = book_packages(root)
         for chapter in tangle.read_toc(root):
-            cells = page_cells(root, chapter)
+            cells = page_cells(root, chapter, packages)
             if not cells:
                 continue
-            archive = takeaway(root, chapter, titles.get(chapter, chapter))
+            snapshot = snapshots[chapter][0] if chapter in snapshots else None
+            archive = takeaway(root, chapter, titles.get(chapter, chapter), snapshot)
             if archive is not None:
                 (out / f"{takeaway_name(chapter)}.zip").write_bytes(archive)
             app.live_pages[chapter[: -len(".md")]] = (cells, archive is not None, chapter)
@@ -294,9 +312,13 @@ def on_doctree_resolved(app, doctree, docname: str) -> None:
 
 
 def on_build_finished(app, exception) -> None:
-    if exception is None and app.builder.format == "html":
-        stats = Path(app.outdir).parent / "live-seconds.json"
-        stats.write_text(json.dumps({"html": round(getattr(app, "live_seconds", 0.0), 2)}) + "\n")
+    """Record the seconds the live book and the index took, by builder, in _build/live-seconds.json."""
+    if exception is not None:
+        return
+    stats = Path(app.outdir).parent / "live-seconds.json"
+    seconds = json.loads(stats.read_text()) if stats.is_file() else {}
+    seconds[app.builder.name] = round(getattr(app, "live_seconds", 0.0), 2)
+    stats.write_text(json.dumps(seconds, sort_keys=True) + "\n")
 
 
 def setup(app):
