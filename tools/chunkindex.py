@@ -148,7 +148,9 @@ class ChunkIndexDirective(SphinxDirective):
             used = [of_block[id(b)] for b in item.used]
             phrases = [("defined in", [self.link(l, f"«{l.block.name}» ({self.title(l)})") for l in defined])]
             if item.pattern is not None:
-                phrases.append(("used in", [self.link(l, f"«{l.block.name}»") for l in used]))
+                repeated = {l.block.name for l in used if sum(u.block.name == l.block.name for u in used) > 1}
+                phrases.append(("used in", [self.link(l, f"«{l.block.name}»" + (
+                    f" ({self.title(l)})" if l.block.name in repeated else "")) for l in used]))
             parts = entry_parts([nodes.literal(item.name, item.name)], phrases)
             if item.pattern is None:
                 parts.append(nodes.Text("; used through an operator or by Python itself"))

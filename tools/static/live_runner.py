@@ -28,7 +28,7 @@ def use_package(folder: str) -> None:
 
 
 def install_glue_stub() -> None:
-    """The book's hidden cells hand numbers to the prose with myst_nb's glue(); in the page there is no prose to fill."""
+    """Hidden cells hand numbers to the prose with myst_nb's glue(); the page has no prose to fill."""
     if "myst_nb" in sys.modules:
         return
     module = types.ModuleType("myst_nb", "glue() does nothing in the page: the prose was filled in at build.")
