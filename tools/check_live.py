@@ -11,6 +11,7 @@ refused and counted as a problem, so the pages must work offline.
 * Chapter 4's page does not see chapter 5's ``backward`` (chapter 5's does).
 * On every chapter page, running the last cell that can run runs all the cells
   above it: none may fail. A cell that cannot run says why on its button.
+  No page fetches Pyodide before a Run button is pressed.
 * Every chapter's zip unpacks and ``python -m pytest`` passes in it.
 * The index: every link resolves to a page and an id that exist; every chunk
   has an entry; every listing's caption links to it; the PDF's index lists
@@ -200,11 +201,13 @@ class Browser:
         self.context = self.browser.new_context()
         self.origin = origin
         self.outside: list[str] = []
+        self.requested: list[str] = []
         self.errors: list[str] = []
         self.context.route("**/*", self.route)
 
     def route(self, route) -> None:
         url = route.request.url
+        self.requested.append(url)
         if url.startswith(self.origin) or url.startswith("data:") or url.startswith("blob:"):
             route.continue_()
         else:
@@ -300,7 +303,11 @@ def check_pages(browser: Browser, base: str, pages: dict[str, str]) -> list[str]
     problems, ran, shown = [], 0, 0
     for chapter, page_path in pages.items():
         began = time.monotonic()
+        browser.requested.clear()
         page = browser.open(urljoin(base, page_path))
+        page.wait_for_load_state("load")
+        if any("/pyodide/" in url for url in browser.requested):
+            problems.append(f"{page_path}: the page fetched Pyodide before any Run was pressed")
         stem = Path(chapter).stem
         if stem == "05-backprop":
             problems += check_gradient(page, page_path)
@@ -359,7 +366,7 @@ def check_index(base_folder: Path = SITE) -> list[str]:
     index_ids = ids_of.setdefault(index.resolve(), set(re.findall(r'\bid="([^"]+)"', text)))
     names = {block.name for block in tangle.parse_book(ROOT)}
     for name in sorted(names):
-        if f"index-{chunks.slug(name)}" not in index_ids:
+        if f"entry-{chunks.slug(name)}" not in index_ids:
             problems.append(f"index: no entry for «{name}»")
     for chapter in tangle.read_toc(ROOT):
         page = base_folder / (chapter[: -len(".md")] + ".html")
@@ -367,7 +374,7 @@ def check_index(base_folder: Path = SITE) -> list[str]:
             continue
         html = page.read_text(encoding="utf-8")
         captions = len(re.findall(r'\bid="chunk-', html))
-        to_index = len(re.findall(r'href="a3-index\.html#index-', html))
+        to_index = len(re.findall(r'href="a3-index\.html#entry-', html))
         if captions and to_index < captions:
             problems.append(f"{chapter}: {captions} listings but {to_index} captions link to the index")
     return problems
@@ -377,11 +384,18 @@ def check_pdf_index() -> list[str]:
     if not PDF.is_file():
         return [f"{PDF.relative_to(ROOT)}: missing"]
     text = subprocess.run(["pdftotext", "-layout", str(PDF), "-"], capture_output=True, text=True).stdout
-    start = text.rfind("Index of chunks and names")
-    if start < 0:
+    # The index's first page carries its title, odd pages its running header; the table of contents has no «».
+    pages = text.split("\f")
+    marked = [n for n, page in enumerate(pages) if "Index of chunks and names" in page and "«" in page]
+    if not marked:
         return ["PDF: no index of chunks and names"]
-    flat = " ".join(text[start:].split())
-    missing = [name for name in sorted({b.name for b in tangle.parse_book(ROOT)}) if f"«{name}»" not in flat]
+    pages = pages[marked[0]: marked[-1] + 2]  # and the even page after the last marked one
+
+    def squeeze(s: str) -> str:  # LaTeX breaks and hyphenates long lines: compare without spaces and hyphens
+        return re.sub(r"[\s\-]+", "", s)
+
+    index = squeeze("".join(pages))
+    missing = [name for name in sorted({b.name for b in tangle.parse_book(ROOT)}) if squeeze(f"«{name}»") not in index]
     return [f"PDF index: no entry for «{name}»" for name in missing]
 
 

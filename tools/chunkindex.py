@@ -2,7 +2,7 @@
 
 * Every chunk, in alphabetical order: the listings that define, continue and
   replace it, and the chunks it goes into, each a link to the listing. Its entry
-  has the id ``index-<slug of the name>``, the target of the link on each
+  has the id ``entry-<slug of the name>``, the target of the link on each
   listing's caption (tools/chunks.py).
 * Every name the package defines at the end of any chapter (``Value``,
   ``Value.backward``, ``MLP.parameters``, ``draw_dot``...): the chunks that
@@ -28,7 +28,7 @@ sys.path.insert(0, str(TOOLS))
 import chunks  # noqa: E402
 import tangle  # noqa: E402
 
-INDEX_ID = "index-{}"  # the id of a chunk's entry, from chunks.slug(name)
+INDEX_ID = "entry-{}"  # the id of a chunk's entry, from chunks.slug(name) (LaTeX drops ids that start "index-")
 
 
 @dataclass

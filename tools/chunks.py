@@ -137,7 +137,7 @@ class ChunkDirective(SphinxDirective):
         parts: list[nodes.Node] = [nodes.strong("", f"«{listing.block.name}» {symbol}")]
         index = getattr(self.env.app, "chunk_index_doc", None)  # the chunk's entry in the index (tools/chunkindex.py)
         if index:
-            parts[0] = chunk_link("", "", parts[0], refdoc=index, reflabel=f"index-{slug(listing.block.name)}")
+            parts[0] = chunk_link("", "", parts[0], refdoc=index, reflabel=f"entry-{slug(listing.block.name)}")
         where = listing.file if listing.block.file else (f"in {listing.file}" if listing.file else "")
         if where:
             parts.append(nodes.Text(f"  {where}"))

@@ -102,12 +102,18 @@
       button.title = "Run this cell with the book's code on your machine (the chapter's zip)";
     } else {
       button.textContent = "Run";
-      button.title = "Run this cell, and the ones above it, in the page (you can edit the code first)";
+      button.title = "Run this cell, and the ones above it, in the page (edit the code first if you like; Shift+Enter runs)";
       button.addEventListener("click", () => run(cell));
       const code = input.querySelector("pre");
       code.contentEditable = "plaintext-only";
       code.spellcheck = false;
       code.classList.add("live-editable");
+      code.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" && event.shiftKey) { // as in a notebook
+          event.preventDefault();
+          run(cell);
+        }
+      });
     }
     bar.appendChild(button);
     input.after(bar);
