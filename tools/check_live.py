@@ -396,7 +396,12 @@ def check_pdf_index() -> list[str]:
 
     index = squeeze("".join(pages))
     missing = [name for name in sorted({b.name for b in tangle.parse_book(ROOT)}) if squeeze(f"«{name}»") not in index]
-    return [f"PDF index: no entry for «{name}»" for name in missing]
+    problems = [f"PDF index: no entry for «{name}»" for name in missing]
+    log = PDF.with_suffix(".log")
+    if log.is_file():  # a caption's link to an index entry that LaTeX does not know
+        undefined = re.findall(r"Hyper reference `([^']*a3-index:[^']*)' on page", log.read_text(errors="replace"))
+        problems += [f"PDF: the link to {label} is undefined" for label in sorted(set(undefined))]
+    return problems
 
 
 def site_size() -> dict[str, int]:
