@@ -304,8 +304,7 @@ def check_pages(browser: Browser, base: str, pages: dict[str, str]) -> list[str]
     for chapter, page_path in pages.items():
         began = time.monotonic()
         browser.requested.clear()
-        page = browser.open(urljoin(base, page_path))
-        page.wait_for_load_state("load")
+        page = browser.open(urljoin(base, page_path))  # live.js is deferred: it has run by now
         if any("/pyodide/" in url for url in browser.requested):
             problems.append(f"{page_path}: the page fetched Pyodide before any Run was pressed")
         stem = Path(chapter).stem
@@ -399,7 +398,8 @@ def check_pdf_index() -> list[str]:
     problems = [f"PDF index: no entry for «{name}»" for name in missing]
     log = PDF.with_suffix(".log")
     if log.is_file():  # a caption's link to an index entry that LaTeX does not know
-        undefined = re.findall(r"Hyper reference `([^']*a3-index:[^']*)' on page", log.read_text(errors="replace"))
+        text = "".join(log.read_text(errors="replace").splitlines())  # LaTeX wraps its log at 79 characters
+        undefined = re.findall(r"Hyper reference `([^']*a3-index:[^']*)' on page", text)
         problems += [f"PDF: the link to {label} is undefined" for label in sorted(set(undefined))]
     return problems
 
