@@ -303,7 +303,8 @@ def on_doctree_resolved(app, doctree, docname: str) -> None:
     if zip_uri:
         link = (f'<p class="live-takeaway"><a href="{zip_uri}" download>This chapter\'s code to take away'
                 f"</a> (zip): the package as it stands at the end of this chapter, with its tests. "
-                "Every code cell below can also be changed and run in the page.</p>")
+                "A code cell that needs only the package and Python's standard library can be changed "
+                "and run right here: press its Run button.</p>")
         section = next(doctree.findall(nodes.section), None)
         target = section if section is not None else doctree
         title = next(iter(target.findall(nodes.title)), None)
