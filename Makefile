@@ -96,6 +96,7 @@ pdf: $(STAMP) system-book check-tangle ## build the PDF
 
 check-book: ## reader-level checks of the built site (headless Chromium) and PDF
 	$(PY) tools/check_book.py
+	$(PY) tools/check_live.py
 
 book: html pdf ## build the website and the PDF, then check both as a reader would
 	$(PY) tools/check_book.py
