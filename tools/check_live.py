@@ -229,10 +229,10 @@ def cells_of(page) -> list[dict]:
 
 
 def run_cell(page, index: int, source: str | None = None) -> tuple[str, bool]:
-    """Put source into cell index (when given), press Run, wait: (its output, no error)."""
+    """Type source into cell index (when given) as a reader would, press Run, wait: (its output, no error)."""
     cell = page.locator(f".live-cell-{index}")
     if source is not None:
-        cell.locator(".cell_input pre").evaluate("(pre, text) => { pre.textContent = text; }", source)
+        cell.locator(".cell_input pre").fill(source)
     cell.locator("button.live-run").click()
     page.wait_for_function(
         "i => { const b = document.querySelector(`.live-cell-${i} button.live-run`);"
