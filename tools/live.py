@@ -10,8 +10,8 @@
   Graphviz program, the build's tools) says so on its button instead, and so
   does a cell that uses a name such a cell defined (:func:`page_cells`).
 * Each chapter with code offers its code to take away: a zip of the package as
-  it stands at the end of the chapter, the chapter tests that hold for it, and
-  a three-line README (:func:`takeaway`). The in-page Python unpacks the same zip.
+  it stands at the end of the chapter, the chapter's tests, and a three-line
+  README (:func:`takeaway`). The in-page Python unpacks the same zip.
 
 Pages get their cells as a JSON script element; the PDF gets none of this.
 """
@@ -169,22 +169,33 @@ SINCE = re.compile(r"""pytest\.mark\.since\(\s*["']([^"']+)["']\s*\)""")
 
 
 def chapter_tests(root: Path, chapter: str) -> dict[str, str]:
-    """The chapter test modules that hold at the end of chapter and need only the package, and their helpers."""
+    """The chapter's own test modules, and the helpers they import.
+
+    A module counts when it needs nothing but the package (not the book's tools). A chapter
+    without such a module of its own (one that only explains, say) takes the latest earlier
+    chapter's: its code is that chapter's code.
+    """
     chapters = [Path(c).stem for c in tangle.read_toc(root)]
     last = chapters.index(Path(chapter).stem)
-    tests, helpers = {}, set()
+    candidates = {}  # module name -> (index of its chapter, text, what it imports)
     for path in sorted((root / "tests" / "chapters").glob("test_*.py")):
         text = path.read_text(encoding="utf-8")
         since = SINCE.search(text)
         if since is None or since[1] not in chapters or chapters.index(since[1]) > last:
             continue
         imports = _imported_modules(text)
-        if imports & BOOK_ONLY_IMPORTS:
-            continue
-        tests[path.name] = text
-        helpers |= {name for name in imports if (path.parent / f"{name}.py").is_file()}
-    for name in sorted(helpers):
-        tests[f"{name}.py"] = (root / "tests" / "chapters" / f"{name}.py").read_text(encoding="utf-8")
+        if not imports & BOOK_ONLY_IMPORTS:
+            candidates[path.name] = (chapters.index(since[1]), text, imports)
+    if not candidates:
+        return {}
+    latest = max(index for index, _, _ in candidates.values())
+    tests, helpers = {}, set()
+    for name, (index, text, imports) in candidates.items():
+        if index == latest:
+            tests[name] = text
+            helpers |= {module for module in imports if (root / "tests" / "chapters" / f"{module}.py").is_file()}
+    for module in sorted(helpers):
+        tests[f"{module}.py"] = (root / "tests" / "chapters" / f"{module}.py").read_text(encoding="utf-8")
     return tests
 
 
@@ -220,7 +231,7 @@ def takeaway(root: Path, chapter: str, title: str, snapshot: Path | None = None)
     for extra in sorted(TAKEAWAY_FILES.glob("*.*")):
         contents[extra.name] = extra.read_text(encoding="utf-8")
     contents["README.txt"] = (
-        f"The micrograd package as it stands at the end of the chapter «{title}», with its tests.\n"
+        f"The micrograd package as it stands at the end of the chapter «{title}», with that chapter's tests.\n"
         "The tests need pytest and hypothesis (and use PyTorch if it is installed): "
         "pip install pytest hypothesis\n"
         "Run them in this folder: python -m pytest\n")

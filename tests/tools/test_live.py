@@ -192,7 +192,7 @@ def test_what_a_single_cell_needs(source, needs):
 # ---------------------------------------------------------------- the code to take away
 
 
-def test_a_chapter_takes_away_its_package_and_the_tests_that_hold_for_it(book):
+def test_a_chapter_takes_away_its_package_and_its_own_tests(book):
     assert live.takeaway(book, "book/index.md", "Index") is None  # no package yet
     archive = zipfile.ZipFile(io.BytesIO(live.takeaway(book, "book/01-one.md", "One")))
     names = sorted(archive.namelist())
@@ -200,6 +200,8 @@ def test_a_chapter_takes_away_its_package_and_the_tests_that_hold_for_it(book):
         "pkg/__init__.py", "test_01_one.py", "helper.py", "conftest.py", "pytest.ini", "README.txt"))
     readme = archive.read("micrograd-01-one/README.txt").decode()
     assert len(readme.splitlines()) == 3 and "«One»" in readme and "python -m pytest" in readme
+    # Chapter two's own tests, not chapter one's again; the module that needs the book's tools stays out.
+    assert live.chapter_tests(book, "book/02-two.md").keys() == {"test_02_two.py"}
 
 
 # ---------------------------------------------------------------- the index of names
