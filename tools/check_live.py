@@ -481,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         if failure:
             problems.append(f"{archive.relative_to(ROOT)}: its tests fail:\n{failure}")
     pool.shutdown()
-    print(f"  {len(archives)} chapter downloads unpacked; python -m pytest passes in each"
+    print(f"  {len(archives)} chapter downloads, {len(downloads)} different: unpacked, python -m pytest passes in each"
           if not any("its tests fail" in p for p in problems) else "  chapter downloads: see problems")
     problems += check_index()
     if not args.html_only:
