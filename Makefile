@@ -68,7 +68,18 @@ $(VENDOR)/mathjax/tex-mml-chtml.js: requirements/mathjax.sha256
 	  cp -r tex-mml-chtml.js a11y adaptors input output sre ui ../../../mathjax/
 	rm -rf $(VENDOR)/download
 
-html: $(STAMP) system check-tangle $(VENDOR)/mathjax/tex-mml-chtml.js ## build the website
+# Pyodide (CPython in WebAssembly) is served with the site, so a reader can run a chapter's
+# cells in the page, offline (tools/live.py). Pinned, checked by hash; only the files it needs.
+PYODIDE := 314.0.7
+$(VENDOR)/pyodide/pyodide.mjs: requirements/pyodide.sha256 | $(VENDOR)/mathjax/tex-mml-chtml.js
+	rm -rf $(VENDOR)/pyodide $(VENDOR)/pyodide-download && mkdir -p $(VENDOR)/pyodide-download
+	cd $(VENDOR)/pyodide-download && npm pack --silent pyodide@$(PYODIDE) >/dev/null && sha256sum -c ../../../requirements/pyodide.sha256
+	cd $(VENDOR)/pyodide-download && tar xzf pyodide-$(PYODIDE).tgz
+	mkdir -p $(VENDOR)/pyodide && cd $(VENDOR)/pyodide-download/package && \
+	  cp pyodide.mjs pyodide.asm.mjs pyodide.asm.wasm python_stdlib.zip pyodide-lock.json ../../pyodide/
+	rm -rf $(VENDOR)/pyodide-download
+
+html: $(STAMP) system check-tangle $(VENDOR)/mathjax/tex-mml-chtml.js $(VENDOR)/pyodide/pyodide.mjs ## build the website
 	$(JB) build . $(JBFLAGS)
 	@echo "site: _build/html/index.html"
 
@@ -78,9 +89,11 @@ pdf: $(STAMP) system check-tangle ## build the PDF
 
 check-book: ## reader-level checks of the built site (headless Chromium) and PDF
 	$(PY) tools/check_book.py
+	$(PY) tools/check_live.py
 
 book: html pdf ## build the website and the PDF, then check both as a reader would
 	$(PY) tools/check_book.py
+	$(PY) tools/check_live.py
 	@echo "site: _build/html/index.html   pdf: _build/latex/micrograd-book.pdf"
 
 readme-figure: $(STAMP) ## redraw docs/graph.svg, the README's picture

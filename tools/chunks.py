@@ -146,6 +146,9 @@ class ChunkDirective(SphinxDirective):
     def caption_parts(self, listing: Listing) -> list[nodes.Node]:
         symbol = {"defined": "≡", "continued": "+≡", "replaced": ":="}[listing.kind]
         parts: list[nodes.Node] = [nodes.strong("", f"«{listing.block.name}» {symbol}")]
+        index = getattr(self.env.app, "chunk_index_doc", None)  # the chunk's entry in the index (tools/chunkindex.py)
+        if index:
+            parts[0] = chunk_link("", "", parts[0], refdoc=index, reflabel=f"entry-{slug(listing.block.name)}")
         where = listing.file if listing.block.file else (f"in {listing.file}" if listing.file else "")
         if where:
             parts.append(nodes.Text(f"  {where}"))
@@ -364,7 +367,7 @@ def whole_book_digest(root: Path, chapters: list[str], tools: Path = TOOLS) -> s
 def on_doctree_resolved(app, doctree, docname: str) -> None:
     for node in list(doctree.findall(chunk_link)):
         reference = make_refnode(app.builder, docname, node["refdoc"], node["reflabel"],
-                                 nodes.Text(node.astext()), node.astext())
+                                 [child.deepcopy() for child in node.children], node.astext())
         node.replace_self(reference)
 
 

@@ -1,0 +1,240 @@
+"""The live book: the in-page runner, what a cell needs, the code to take away, the index of names,
+and the independent gradient check of tools/check_live.py. The browser itself is checked by `make book`."""
+from __future__ import annotations
+
+import io
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "tools" / "static")]
+import check_live  # noqa: E402
+import chunkindex  # noqa: E402
+import live  # noqa: E402
+import live_runner  # noqa: E402
+import tangle  # noqa: E402
+
+FRONT = "---\nkernelspec:\n  name: python3\n---\n\n"
+
+
+def write_book(root: Path, chapters: dict[str, str], tests: dict[str, str] | None = None) -> Path:
+    (root / "book").mkdir(parents=True)
+    toc = "format: jb-book\nroot: book/index\nchapters:\n" + "".join(f"  - file: book/{n}\n" for n in chapters)
+    (root / "_toc.yml").write_text(toc)
+    (root / "book" / "index.md").write_text("# Index\n")
+    for name, text in chapters.items():
+        (root / "book" / f"{name}.md").write_text(FRONT + textwrap.dedent(text))
+    (root / "tests" / "chapters").mkdir(parents=True)
+    for name, text in (tests or {}).items():
+        (root / "tests" / "chapters" / name).write_text(textwrap.dedent(text))
+    return root
+
+
+ONE = """\
+# One
+
+```{code-cell} ipython3
+:tags: [remove-cell]
+# This chapter's code (filled in when the book is built)
+```
+
+```{chunk} module
+:file: pkg/__init__.py
+class Box:
+    <<Box: methods>>
+```
+
+```{chunk} Box: methods
+def __init__(self, x):
+    self.x = x
+```
+
+```{code-cell} ipython3
+import torch
+t = torch.ones(2)
+```
+
+```{code-cell} ipython3
+from pkg import Box
+print(t, Box(1).x)
+```
+
+```{code-cell} ipython3
+t = 3
+print(t + 1)
+```
+"""
+
+TWO = """\
+# Two
+
+```{chunk} Box: methods
+def size(self):
+    return abs(self.x)
+```
+
+```{chunk} Box: methods
+:replace:
+def __init__(self, x):
+    self.x = float(x)
+
+def size(self):
+    return self.x * self.x
+```
+
+```{chunk} helpers
+def area(box):
+    return box.size() ** 2
+```
+
+```{chunk} module
+<<helpers>>
+```
+"""
+
+TESTS = {
+    "test_01_one.py": """\
+        import pytest
+        from helper import double
+        pytestmark = pytest.mark.since("01-one")
+        def test_box(mg):
+            assert mg.package.Box(double(2)).x == 4
+        """,
+    "test_02_two.py": """\
+        import pytest
+        pytestmark = pytest.mark.since("02-two")
+        def test_size(mg):
+            assert mg.package.Box(3).size() == 9
+        """,
+    "test_02_book.py": """\
+        import pytest
+        from conftest import snapshot_folder
+        pytestmark = pytest.mark.since("01-one")
+        """,
+    "helper.py": "def double(x):\n    return 2 * x\n",
+}
+
+
+@pytest.fixture
+def book(tmp_path) -> Path:
+    return write_book(tmp_path, {"01-one": ONE, "02-two": TWO}, TESTS)
+
+
+# ---------------------------------------------------------------- the runner in the page
+
+
+def test_the_runner_keeps_state_between_cells_and_shows_the_last_value():
+    assert live_runner.run("x = 20\nprint('set')") == ("set\n", True)
+    assert live_runner.run("x + 1") == ("21\n", True)
+    assert live_runner.run("y = x") == ("", True)
+
+
+def test_a_failing_cell_shows_its_own_traceback_only():
+    output, ok = live_runner.run("a = 1\n1 / 0")
+    assert not ok
+    assert "ZeroDivisionError: division by zero" in output
+    assert 'File "<cell>", line 2' in output
+    assert "live_runner" not in output
+    output, ok = live_runner.run("def f(:\n  pass")
+    assert not ok and "SyntaxError" in output
+
+
+def test_use_package_switches_to_the_given_folder(tmp_path):
+    for name, value in (("old", "'old'"), ("new", "'new'")):
+        (tmp_path / name / "micrograd").mkdir(parents=True)
+        (tmp_path / name / "micrograd" / "__init__.py").write_text(f"WHICH = {value}\n")
+    saved_path, saved = list(sys.path), {k: v for k, v in sys.modules.items() if k.startswith("micrograd")}
+    try:
+        live_runner.use_package(str(tmp_path / "old"))
+        assert live_runner.run("import micrograd; micrograd.WHICH") == ("'old'\n", True)
+        live_runner.use_package(str(tmp_path / "new"))
+        assert live_runner.run("import micrograd; micrograd.WHICH") == ("'new'\n", True)
+    finally:
+        sys.path[:] = saved_path
+        for name in [n for n in sys.modules if n.startswith("micrograd")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+def test_glue_is_a_no_op_in_the_page():
+    live_runner.install_glue_stub()
+    assert live_runner.run("from myst_nb import glue\nglue('n', 3)") == ("", True)
+
+
+# ---------------------------------------------------------------- what a cell needs
+
+
+def test_cells_say_what_they_need_and_names_carry_it(book):
+    cells = live.page_cells(book, "book/01-one.md")
+    assert [(c.hidden, c.setup) for c in cells] == [(True, True), (False, False), (False, False), (False, False)]
+    assert [c.needs for c in cells] == [None, "PyTorch", "PyTorch", None]  # t came from torch; then t = 3
+
+
+@pytest.mark.parametrize("source, needs", [
+    ("import math\nprint(math.pi)", None),
+    ("from micrograd.engine import Value", None),
+    ("import matplotlib.pyplot as plt", "matplotlib"),
+    ("draw_dot(x)", "the Graphviz program"),
+    ("import bench", "the book's build tools"),
+    ("import requests", "the module requests"),
+    ("%timeit 1 + 1", "IPython"),
+])
+def test_what_a_single_cell_needs(source, needs):
+    cell = live.Cell(source, "x.md:1", hidden=False, setup=False)
+    live.mark_needs([cell])
+    assert cell.needs == needs
+
+
+# ---------------------------------------------------------------- the code to take away
+
+
+def test_a_chapter_takes_away_its_package_and_its_own_tests(book):
+    assert live.takeaway(book, "book/index.md", "Index") is None  # no package yet
+    archive = zipfile.ZipFile(io.BytesIO(live.takeaway(book, "book/01-one.md", "One")))
+    names = sorted(archive.namelist())
+    assert names == sorted(f"micrograd-01-one/{n}" for n in (
+        "pkg/__init__.py", "test_01_one.py", "helper.py", "conftest.py", "pytest.ini", "README.txt"))
+    readme = archive.read("micrograd-01-one/README.txt").decode()
+    assert len(readme.splitlines()) == 3 and "«One»" in readme and "python -m pytest" in readme
+    # Chapter two's own tests, not chapter one's again; the module that needs the book's tools stays out.
+    assert live.chapter_tests(book, "book/02-two.md").keys() == {"test_02_two.py"}
+
+
+# ---------------------------------------------------------------- the index of names
+
+
+def test_names_are_found_with_the_chunks_that_define_and_use_them(book):
+    blocks = tangle.parse_book(book)
+    names = chunkindex.defined_names(book, blocks)
+    assert list(names) == ["area", "Box", "Box.__init__", "Box.size"]
+    where = {name: [f"{b.name}@{b.chapter}" for b in entry.defined] for name, entry in names.items()}
+    assert where["Box.__init__"] == ["Box: methods@book/01-one.md", "Box: methods@book/02-two.md"]
+    assert where["Box.size"] == ["Box: methods@book/02-two.md"]  # the replacement: no chapter ends with the first
+    assert [b.name for b in names["Box.size"].used] == ["helpers"]
+    assert [b.name for b in names["Box"].used] == []
+    assert names["Box.__init__"].pattern is None
+
+
+# ---------------------------------------------------------------- the independent gradient check
+
+CELL = """\
+from micrograd.engine import Value
+
+a, b = Value(2.0), Value(-3.0)
+c = a * b + a
+c.backward()
+print("grads:", a.grad, b.grad)
+"""
+
+
+def test_the_check_changes_a_number_and_derives_the_gradients_by_hand():
+    source, leaf, value = check_live.change_a_number(CELL)
+    assert (leaf, value) == ("a", 3.5) and "a, b = Value(3.5), Value(-3.0)" in source
+    # c = a*b + a: dc/da = b + 1 = -2, dc/db = a = 3.5 (by hand).
+    expected = check_live.gradients_by_finite_differences(source)
+    assert expected == pytest.approx({"a": -2.0, "b": 3.5}, rel=1e-6)
+    assert check_live.printed_gradients(source, "grads: -2.0 3.5\n") == {"a": -2.0, "b": 3.5}

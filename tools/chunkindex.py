@@ -1,0 +1,193 @@
+"""Sphinx extension: the index of chunks and names, made when the book is built (directive ``{chunk-index}``).
+
+* Every chunk, in alphabetical order: the listings that define, continue and
+  replace it, and the chunks it goes into, each a link to the listing. Its entry
+  has the id ``entry-<slug of the name>``, the target of the link on each
+  listing's caption (tools/chunks.py).
+* Every name the package defines at the end of any chapter (``Value``,
+  ``Value.backward``, ``MLP.parameters``, ``draw_dot``...): the chunks that
+  define it (more than one when a later chapter replaces it) and the chunks
+  whose code uses it. A use is the name as a word (``Value``) or, for a method,
+  as an attribute (``.backward``); a dunder such as ``__add__`` is used through
+  its operator, so its uses are not listed.
+"""
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
+
+TOOLS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TOOLS))
+import chunks  # noqa: E402
+import tangle  # noqa: E402
+
+INDEX_ID = "entry-{}"  # the id of a chunk's entry, from chunks.slug(name) (LaTeX drops ids that start "index-")
+
+
+@dataclass
+class Name:
+    """A name the package defines, and the blocks that define and use it."""
+
+    name: str  # "Value.backward"
+    defined: list[tangle.Block] = field(default_factory=list)
+    used: list[tangle.Block] = field(default_factory=list)
+
+    @property
+    def pattern(self) -> re.Pattern | None:
+        last = self.name.rsplit(".", 1)[-1]
+        if last.startswith("__") and last.endswith("__"):
+            return None
+        if "." in self.name:
+            return re.compile(rf"\.{re.escape(last)}\b")
+        return re.compile(rf"(?<![\w.]){re.escape(last)}\b")
+
+
+def defined_names(root: Path, blocks: list[tangle.Block]) -> dict[str, Name]:
+    """Every top-level function and class, and every method, of the package at the end of each chapter."""
+    by_place = {}  # (chapter, line) -> block, for every line of every block
+    for block in blocks:
+        for offset in range(len(block.body)):
+            by_place[(block.chapter, block.body_line + offset)] = block
+    names: dict[str, Name] = {}
+    chapters = [c for c in tangle.read_toc(root) if any(b.chapter == c for b in blocks)]
+    for chapter in chapters:
+        tangled = tangle.tangle(root, through=chapter)
+        for path, text in tangled.files.items():
+            lines = tangled.lines[path]
+            for qualname, line in _definitions(ast.parse(text)):
+                origin = lines[line - 1].origin
+                chapter_of, _, number = origin.rpartition(":")
+                block = by_place.get((chapter_of, int(number)))
+                entry = names.setdefault(qualname, Name(qualname))
+                if block is not None and block not in entry.defined:
+                    entry.defined.append(block)
+    for entry in names.values():
+        entry.defined.sort(key=lambda b: b.order)
+        if entry.pattern is not None:
+            entry.used = [b for b in blocks if b not in entry.defined and _uses(b, entry.pattern)]
+    return dict(sorted(names.items(), key=lambda item: item[0].lower()))
+
+
+def _definitions(tree: ast.Module):
+    """(qualified name, line of its def or class) for the module's functions, classes and methods."""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield node.name, node.lineno
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    yield f"{node.name}.{item.name}", item.lineno
+
+
+def _uses(block: tangle.Block, pattern: re.Pattern) -> bool:
+    for line in block.body:
+        code = line.split("#", 1)[0]
+        if not tangle.REFERENCE.match(line) and pattern.search(code):
+            return True
+    return False
+
+
+class ChunkIndexDirective(SphinxDirective):
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        started = time.perf_counter()
+        try:
+            return self.index()
+        finally:  # tools/live.py records the time the live book and this index add to the build
+            self.env.app.live_seconds = getattr(self.env.app, "live_seconds", 0.0) + time.perf_counter() - started
+
+    def index(self) -> list[nodes.Node]:
+        app = self.env.app
+        listings = sorted(app.chunk_listings.values(), key=lambda l: l.block.order)
+        by_name: dict[str, list[chunks.Listing]] = {}
+        for listing in listings:
+            by_name.setdefault(listing.block.name, []).append(listing)
+        of_block = {id(listing.block): listing for listing in listings}
+        self.env.note_dependency(str(Path(app.srcdir) / "_toc.yml"))
+        for chapter in {listing.block.chapter for listing in listings}:
+            self.env.note_dependency(str(Path(app.srcdir) / chapter))
+        names = defined_names(Path(app.srcdir), [listing.block for listing in listings])
+        return [self.section("Chunks", "index-chunks", self.chunk_entries(by_name)),
+                self.section("Names", "index-names", self.name_entries(names, of_block))]
+
+    def section(self, title: str, ident: str, items: list[nodes.Node]) -> nodes.section:
+        section = nodes.section("", nodes.title(title, title), ids=[ident], names=[ident])
+        section.append(nodes.bullet_list("", *items, classes=["chunk-index"]))
+        return section
+
+    def chunk_entries(self, by_name: dict[str, list[chunks.Listing]]) -> list[nodes.Node]:
+        items = []
+        for name in sorted(by_name, key=str.lower):
+            group = by_name[name]
+            parents = chunks._unique_parents([user for listing in group for user in listing.used_in])
+            head: list[nodes.Node] = [nodes.strong("", f"«{name}»")]
+            if group[0].file and group[0].block.file:
+                head.append(nodes.Text(f" ({group[0].file})"))
+            phrases = [(f"{kind} in", [self.link(l, self.title(l)) for l in group if l.kind == kind])
+                       for kind in ("defined", "continued", "replaced")]
+            phrases.append(("goes into", [self.link(p, f"«{p.block.name}»") for p in parents]))
+            parts = entry_parts(head, phrases)
+            # An inline target, so that the PDF has the label too (a paragraph's ids are lost in LaTeX).
+            target = nodes.target("", "", ids=[INDEX_ID.format(chunks.slug(name))])
+            paragraph = nodes.paragraph("", "", target, *parts)
+            items.append(nodes.list_item("", paragraph))
+        return items
+
+    def name_entries(self, names, of_block) -> list[nodes.Node]:
+        items = []
+        for item in names.values():
+            defined = [of_block[id(b)] for b in item.defined]
+            used = [of_block[id(b)] for b in item.used]
+            phrases = [("defined in", [self.link(l, f"«{l.block.name}» ({self.title(l)})") for l in defined])]
+            if item.pattern is not None:
+                repeated = {l.block.name for l in used if sum(u.block.name == l.block.name for u in used) > 1}
+                phrases.append(("used in", [self.link(l, f"«{l.block.name}»" + (
+                    f" ({self.title(l)})" if l.block.name in repeated else "")) for l in used]))
+            parts = entry_parts([nodes.literal(item.name, item.name)], phrases)
+            if item.pattern is None:
+                parts.append(nodes.Text("; used through an operator or by Python itself"))
+            items.append(nodes.list_item("", nodes.paragraph("", "", *parts)))
+        return items
+
+    def title(self, listing: chunks.Listing) -> str:
+        return self.env.app.chunk_chapter_titles.get(listing.block.chapter, listing.docname)
+
+    @staticmethod
+    def link(listing: chunks.Listing, text: str) -> nodes.Node:
+        return chunks.chunk_link("", text, refdoc=listing.docname, reflabel=listing.label)
+
+
+def entry_parts(head: list[nodes.Node], phrases: list[tuple[str, list[nodes.Node]]]) -> list[nodes.Node]:
+    """head: phrase link, link; phrase link... (phrases without links are left out)."""
+    parts = list(head)
+    for phrase, links in phrases:
+        if not links:
+            continue
+        parts.append(nodes.Text(f"{'; ' if len(parts) > len(head) else ': '}{phrase} "))
+        for n, link in enumerate(links):
+            if n:
+                parts.append(nodes.Text(", "))
+            parts.append(link)
+    return parts
+
+
+def on_builder_inited(app) -> None:
+    """Captions link to the index when the book has one (tools/chunks.py reads chunk_index_doc)."""
+    doc = app.config.chunk_index_doc
+    if doc and (Path(app.srcdir) / f"{doc}.md").is_file():
+        app.chunk_index_doc = doc
+
+
+def setup(app):
+    app.add_config_value("chunk_index_doc", "book/a4-index", "env")
+    app.add_directive("chunk-index", ChunkIndexDirective)
+    app.connect("builder-inited", on_builder_inited)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,23 @@
+"""The book's chapter tests, run on the micrograd package in this folder.
+
+In the book's repository each test runs on every chapter's state of the package;
+here ``mg`` is simply the package beside this file.
+"""
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+@pytest.fixture(scope="session")
+def mg():
+    package = importlib.import_module("micrograd")
+    modules = {info.name: importlib.import_module(f"micrograd.{info.name}")
+               for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_")}
+    return SimpleNamespace(folder=HERE, package=package, **modules)
