@@ -106,7 +106,7 @@ class ChunkIndexDirective(SphinxDirective):
 
     def index(self) -> list[nodes.Node]:
         app = self.env.app
-        listings = sorted(app.chunk_listings.values(), key=lambda l: l.block.order)
+        listings = sorted(app.chunk_listings.values(), key=lambda listing: listing.block.order)
         by_name: dict[str, list[chunks.Listing]] = {}
         for listing in listings:
             by_name.setdefault(listing.block.name, []).append(listing)
@@ -131,7 +131,7 @@ class ChunkIndexDirective(SphinxDirective):
             head: list[nodes.Node] = [nodes.strong("", f"«{name}»")]
             if group[0].file and group[0].block.file:
                 head.append(nodes.Text(f" ({group[0].file})"))
-            phrases = [(f"{kind} in", [self.link(l, self.title(l)) for l in group if l.kind == kind])
+            phrases = [(f"{kind} in", [self.link(li, self.title(li)) for li in group if li.kind == kind])
                        for kind in ("defined", "continued", "replaced")]
             phrases.append(("goes into", [self.link(p, f"«{p.block.name}»") for p in parents]))
             parts = entry_parts(head, phrases)
@@ -146,11 +146,11 @@ class ChunkIndexDirective(SphinxDirective):
         for item in names.values():
             defined = [of_block[id(b)] for b in item.defined]
             used = [of_block[id(b)] for b in item.used]
-            phrases = [("defined in", [self.link(l, f"«{l.block.name}» ({self.title(l)})") for l in defined])]
+            phrases = [("defined in", [self.link(li, f"«{li.block.name}» ({self.title(li)})") for li in defined])]
             if item.pattern is not None:
-                repeated = {l.block.name for l in used if sum(u.block.name == l.block.name for u in used) > 1}
-                phrases.append(("used in", [self.link(l, f"«{l.block.name}»" + (
-                    f" ({self.title(l)})" if l.block.name in repeated else "")) for l in used]))
+                repeated = {li.block.name for li in used if sum(u.block.name == li.block.name for u in used) > 1}
+                phrases.append(("used in", [self.link(li, f"«{li.block.name}»" + (
+                    f" ({self.title(li)})" if li.block.name in repeated else "")) for li in used]))
             parts = entry_parts([nodes.literal(item.name, item.name)], phrases)
             if item.pattern is None:
                 parts.append(nodes.Text("; used through an operator or by Python itself"))

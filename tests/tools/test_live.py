@@ -12,10 +12,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "tools" / "static")]
+import live_runner  # noqa: E402
+
 import check_live  # noqa: E402
 import chunkindex  # noqa: E402
 import live  # noqa: E402
-import live_runner  # noqa: E402
 import tangle  # noqa: E402
 
 FRONT = "---\nkernelspec:\n  name: python3\n---\n\n"
