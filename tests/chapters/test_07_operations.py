@@ -1,4 +1,4 @@
-"""Chapter 7, Fan-out, accumulation and new operations: exp, log, division, reflected forms.
+"""Chapter 7, New operations, and checking them: exp, log, division, reflected forms, accumulation.
 
 Expected values come from hand derivations (in comments), central finite
 differences, or PyTorch in float64.
