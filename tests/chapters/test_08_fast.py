@@ -206,7 +206,7 @@ def test_a_neuron_takes_plain_numbers_and_checks_lengths(mg):
     assert out.data == 6.5
     out.backward()
     assert [v.grad for v in neuron.w] == [3.0, 0.5]
-    with pytest.raises(ValueError, match="2 weights for 3 inputs"):
+    with pytest.raises(ValueError, match="a weighted sum of 2 weights takes 2 inputs, got 3"):
         Value.weighted_sum(neuron.w, [Value(1.0), Value(2.0), Value(3.0)], Value(0.0))
     with pytest.raises(TypeError):
         neuron(["1", 2.0])

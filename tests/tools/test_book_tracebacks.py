@@ -12,12 +12,11 @@ import sys
 import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tools"))
-import book_tracebacks  # noqa: E402
-import chunks  # noqa: E402
-import tangle  # noqa: E402
+import book_tracebacks
+import chunks
+import tangle
 
+ROOT = Path(__file__).resolve().parents[2]
 FAILING_CALL = 'from micrograd.engine import Value\nValue(2.0) + "three"\n'
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tools"), str(ROOT)])}
 
@@ -25,7 +24,7 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tools"), str(ROO
 def raise_line(tangled: tangle.Tangled) -> tuple[int, str]:
     """The line of engine.py that raises the TypeError, and its chapter line, as the tool records them."""
     lines = tangled.lines["micrograd/engine.py"]
-    number = next(n for n, line in enumerate(lines, 1) if line.text.strip() == "raise TypeError(")
+    number = next(n for n, line in enumerate(lines, 1) if line.text.strip().startswith("raise TypeError("))
     return number, lines[number - 1].origin
 
 
