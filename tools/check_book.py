@@ -596,10 +596,13 @@ def graph_label_sizes(lines: list[PdfLine]) -> list[tuple[int, float]]:
 
 
 def first_line(block: tangle.Block) -> str:
-    """The first line of code of a chunk that is not a reference to another chunk."""
+    """The first line of code of a chunk that is not a reference to another chunk, without its comment.
+
+    pdftotext reads a comment aligned in a column of its own after the code of the lines beside it.
+    """
     for line in block.body:
         if line.strip() and not tangle.REFERENCE.match(line):
-            return line.strip()
+            return re.sub(r"\s+#.*$", "", line.strip())
     return ""
 
 

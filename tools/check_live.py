@@ -252,6 +252,7 @@ def cells_of(page) -> list[dict]:
 def run_cell(page, index: int, source: str | None = None) -> tuple[str, bool]:
     """Type source into cell index (when given) as a reader would, press Run, wait: (its output, no error)."""
     cell = page.locator(f".live-cell-{index}")
+    reveal(cell)
     if source is not None:
         cell.locator(".cell_input pre").fill(source)
     cell.locator("button.live-run").click()
@@ -262,6 +263,13 @@ def run_cell(page, index: int, source: str | None = None) -> tuple[str, bool]:
         arg=index, timeout=RUN_TIMEOUT)
     output = cell.locator(".live-output")
     return output.text_content(), "live-error" not in (output.get_attribute("class") or "")
+
+
+def reveal(cell) -> None:
+    """Open the dropdown (an exercise's solution) that hides a cell, as a reader would, by its title's button."""
+    if not cell.locator("button.live-run").is_visible():
+        dropdown = cell.locator("xpath=ancestor::div[contains(concat(' ', @class, ' '), ' dropdown ')][1]")
+        dropdown.locator("button.toggle-button").first.click()
 
 
 def check_gradient(page, page_path: str) -> list[str]:
