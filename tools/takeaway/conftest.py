@@ -20,4 +20,6 @@ def mg():
     package = importlib.import_module("micrograd")
     modules = {info.name: importlib.import_module(f"micrograd.{info.name}")
                for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_")}
+    if (HERE / "micrograd" / "__main__.py").exists():  # `python -m micrograd`, imported without running
+        modules["command_line"] = importlib.import_module("micrograd.__main__")
     return SimpleNamespace(folder=HERE, package=package, **modules)
