@@ -419,12 +419,13 @@ def check_pdf_index() -> list[str]:
     if not PDF.is_file():
         return [f"{PDF.relative_to(ROOT)}: missing"]
     text = subprocess.run(["pdftotext", "-layout", str(PDF), "-"], capture_output=True, text=True).stdout
-    # The index's first page carries its title (in capitals), odd pages its running header; the contents have no «».
+    # The index's first page carries its title (in capitals) and entries; the contents have no «».
+    # It is the book's last appendix, so it runs from there to the end.
     pages = text.split("\f")
     marked = [n for n, page in enumerate(pages) if "index of chunks and names" in page.lower() and "«" in page]
     if not marked:
         return ["PDF: no index of chunks and names"]
-    pages = pages[marked[0]: marked[-1] + 2]  # and the even page after the last marked one
+    pages = pages[marked[0]:]
 
     def squeeze(s: str) -> str:  # LaTeX breaks and hyphenates long lines: compare without spaces and hyphens
         return re.sub(r"[\s\-]+", "", s)
