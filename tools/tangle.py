@@ -4,7 +4,7 @@
 The chapters listed in _toc.yml hold named code chunks, written as MyST
 directives::
 
-    ```{chunk} Value: addition
+    ```{chunk} Value: addition and multiplication
     def __add__(self, other):
         ...
     ```
@@ -313,7 +313,7 @@ OPTION = re.compile(r"^\s*:(?P<key>[^:\s]*):(?P<value>.*)$")
 def _parse_block(chapter: str, line: int, argument: str, content: str) -> Block:
     where = f"{chapter}:{line}"
     if not argument.strip():
-        raise TangleError(where, "a chunk needs a name: ```{chunk} Value: addition", "chunk-header")
+        raise TangleError(where, "a chunk needs a name: ```{chunk} NAME", "chunk-header")
     lines = content.split("\n")[:-1]  # the content ends with a newline; split as markdown-it counts lines
     if lines and lines[0].startswith("---"):
         raise TangleError(where, "write a chunk's options as :name: lines, not as a YAML block", "chunk-header")
