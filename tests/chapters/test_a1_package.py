@@ -2,6 +2,8 @@
 import re
 from pathlib import Path
 
+import chunks
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 APPENDIX = ROOT / "book" / "a1-package.md"
 
@@ -24,10 +26,9 @@ def test_every_included_file_exists_once():
     assert all((ROOT / f).is_file() for f in files)
 
 
-# Code in the PDF is set at 8 pt (_config.yml), where a listing's line holds about 99
-# characters. The chapters keep their code to 88 (test_cells.py), so that a chunk still
-# fits when the package indents it by up to two levels, as this appendix prints it.
-PRINTED_WIDTH = 96
+# Appendix A prints the package; its lines, chunks indented as the package has them, keep
+# to the book's one line limit too (tools/chunks.py sets the site's and the PDF's code for it).
+PRINTED_WIDTH = chunks.LINE_LIMIT
 
 
 def test_every_line_of_the_package_fits_a_printed_line():

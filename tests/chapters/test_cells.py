@@ -108,10 +108,9 @@ def test_the_glue_check_sees_a_shown_value():
     assert shown_glue_calls(dict(cell, tags=["remove-cell"])) == []
 
 
-# The house limit for a line of code in a chapter. A printed listing holds about 99
-# characters (code is set at 8 pt); 88 leaves room for the indentation the package adds
-# to a chunk (appendix A prints the package: test_a1_package.py).
-PRINTED_WIDTH = 88
+# The book's one limit for a line of code, on the site and in the PDF (tools/chunks.py sets
+# both from it). The package, with the indentation it adds to chunks: test_a1_package.py.
+PRINTED_WIDTH = chunks.LINE_LIMIT
 
 
 def long_code_lines(chapter: str) -> list[str]:

@@ -167,29 +167,12 @@ def test_the_lexer_keeps_keywords_in_a_reference_out_of_the_code():
     assert "".join(v for _, _, v in tokens) == code
 
 
-def test_every_line_of_code_the_book_shows_fits_the_line_limit():
-    # One limit for the site (static/chunks.css) and the PDF (latex_code_size): every listing,
-    # every code cell and every line of the package (appendix A prints it) fits within it.
+def test_the_site_and_the_pdf_set_code_for_the_one_line_limit():
+    # One limit for the site (static/chunks.css) and the PDF (latex_code_size). That every line
+    # fits it is checked per chapter (tests/chapters/test_cells.py) and for the package
+    # (tests/chapters/test_a1_package.py).
     import chunks
-    import tangle
 
     css = (ROOT / "tools/static/chunks.css").read_text()
     assert re.search(r"--book-line-limit:\s*(\d+)", css)[1] == str(chunks.LINE_LIMIT)
     assert f"/{602 * chunks.LINE_LIMIT}" in chunks.latex_code_size()
-    too_long = []
-    for chapter in tangle.read_toc(ROOT):
-        in_cell = False
-        for number, line in enumerate((ROOT / chapter).read_text().splitlines(), 1):
-            if line.startswith("```{code-cell}"):
-                in_cell = True
-            elif in_cell and line.startswith("```"):
-                in_cell = False
-            elif in_cell and len(line) > chunks.LINE_LIMIT:
-                too_long.append(f"{chapter}:{number}: {len(line)} characters")
-    for block in tangle.parse_book(ROOT):
-        too_long += [f"{block.where}: «{block.name}» has a line of {len(line)} characters"
-                     for line in block.body if len(line) > chunks.LINE_LIMIT]
-    for path, text in tangle.tangle(ROOT).files.items():
-        too_long += [f"{path}:{n}: {len(line)} characters"
-                     for n, line in enumerate(text.splitlines(), 1) if len(line) > chunks.LINE_LIMIT]
-    assert too_long == []
