@@ -172,7 +172,10 @@ class ChunkDirective(SphinxDirective):
                 if n:
                     parts.append(nodes.Text(", "))
                 text = self.describe(target, phrase)
-                parts.append(chunk_link("", text, refdoc=target.docname, reflabel=target.label))
+                # a listing of a chapter: named by its number once numbers are known (on_doctree_resolved),
+                # so that two listings of one chapter do not read alike
+                parts.append(chunk_link("", text, refdoc=target.docname, reflabel=target.label,
+                                        numbered=phrase != "goes into"))
         if parts:
             parts.append(nodes.Text("."))
         return parts
@@ -364,8 +367,17 @@ def whole_book_digest(root: Path, chapters: list[str], tools: Path = TOOLS) -> s
     return digest.hexdigest()[:16]
 
 
+def listing_number(env, docname: str, label: str) -> str | None:
+    """'4.7' (or 'A.2' in an appendix) for a numbered listing, None where numfig is off."""
+    number = env.toc_fignumbers.get(docname, {}).get("code-block", {}).get(label)
+    return ".".join(str(part) for part in number) if number else None
+
+
 def on_doctree_resolved(app, doctree, docname: str) -> None:
     for node in list(doctree.findall(chunk_link)):
+        number = node.get("numbered") and listing_number(app.env, node["refdoc"], node["reflabel"])
+        if number:
+            node.children = [nodes.Text(f"Listing {number}")]
         reference = make_refnode(app.builder, docname, node["refdoc"], node["reflabel"],
                                  [child.deepcopy() for child in node.children], node.astext())
         node.replace_self(reference)

@@ -85,10 +85,19 @@ def test_html_listing_has_caption_and_links_that_resolve(mini_book):
     methods_links = next(link for link in links if "continued in" in link)
     targets = re.findall(r'href="([^"]+)"', methods_links)
     assert "two.html#chunk-a-methods-2" in targets and "two.html#chunk-a-methods-3" in targets
+    assert ">Second chapter</a>" in methods_links  # without numfig, a listing is named by its chapter
     for target in targets:
         page, _, anchor = target.partition("#")
         html = (out / page).read_text() if page else index
         assert f'id="{anchor}"' in html, target
+
+
+def test_with_numbered_listings_links_name_the_listing(mini_book):
+    (mini_book / "conf.py").write_text(CONF + "numfig = True\n")
+    index = (build(mini_book, "html") / "index.html").read_text()
+    methods_links = next(link for link in re.findall(r'<p class="chunk-links">(.*?)</p>', index, re.S)
+                         if "continued in" in link)
+    assert ">Listing 1</a>" in methods_links and ">Listing 2</a>" in methods_links, methods_links
 
 
 def test_latex_listing_has_caption_and_hyperrefs(mini_book):
