@@ -209,9 +209,17 @@ def graph_images(html: Path, images: set[Path]) -> dict[str, float]:
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves the site; remembers every request it could not answer."""
+    """Serves the site as a web host would (Pyodide's types, cacheable); remembers what it could not answer."""
 
     failures: list[str] = []
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".mjs": "text/javascript", ".wasm": "application/wasm", ".js": "text/javascript"}
+
+    def end_headers(self) -> None:
+        # Cacheable, as a web host serves static files: the browser then keeps Pyodide's compiled
+        # WebAssembly between pages instead of compiling it again for each chapter (check_live.py).
+        self.send_header("Cache-Control", "max-age=3600")
+        super().end_headers()
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass

@@ -32,17 +32,13 @@ from __future__ import annotations
 import argparse
 import ast
 import concurrent.futures
-import functools
-import http.server
 import json
 import math
 import re
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -50,14 +46,13 @@ from urllib.parse import unquote, urljoin
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+import check_book  # noqa: E402
 import chunks  # noqa: E402
 import live  # noqa: E402
 import tangle  # noqa: E402
 
 SITE = ROOT / "_build" / "html"
 PDF = ROOT / "_build" / "latex" / "micrograd-book.pdf"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 RUN_TIMEOUT = 120_000  # ms for a page's Python to start and run its cells
 PROBE = "from micrograd.engine import Value\nprint('has backward:', hasattr(Value, 'backward'))"
 
@@ -159,27 +154,6 @@ def is_gradient_cell(cell: dict) -> bool:
 # ---------------------------------------------------------------- the browser
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                      ".mjs": "text/javascript", ".wasm": "application/wasm", ".js": "text/javascript"}
-
-    def end_headers(self) -> None:
-        # Cacheable, as a web host serves static files: the browser then keeps Pyodide's compiled
-        # WebAssembly between pages instead of compiling it again for each chapter.
-        self.send_header("Cache-Control", "max-age=3600")
-        super().end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    handler = functools.partial(QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/"
-
-
 def chapter_pages() -> list[tuple[str, str]]:
     """(chapter, page path in the site) for every chapter with code cells."""
     pages = []
@@ -194,10 +168,10 @@ class Browser:
     """One headless Chromium page, every request outside the site refused and recorded."""
 
     def __init__(self, playwright, origin: str):
-        executable = shutil.which("chromium") or shutil.which("chromium-browser")
+        executable = check_book.find_chromium()
         if executable is None:
             raise SystemExit("check_live: the chromium command is missing (apt-get install chromium)")
-        self.browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        self.browser = check_book.launch(playwright, executable)
         self.context = self.browser.new_context()
         self.origin = origin
         self.outside: list[str] = []
@@ -470,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         same_as[key] = archive
         downloads[archive] = pool.submit(run_download, archive)
-    server, base = serve(SITE)
+    server, base = check_book.serve(SITE)
     pages = dict(chapter_pages())
     try:
         with sync_playwright() as playwright:
