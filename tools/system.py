@@ -12,10 +12,16 @@ be installed, about how big it is and why. Not root: one line with the exact
 command to run, and exit status 1. When apt-get fails, its own error lines are
 shown. Standard library only: this runs before the virtualenv exists.
 
+With SETUP_RECORD set to a file, each run appends one line saying what it did,
+`TARGET MB COUNT PACKAGE...`: the packages asked for, and the size and number of
+all the Debian packages installed with them (`book 0 0` when nothing was missing).
+`system.py summary` turns them into the line CI prints.
+
 Usage::
 
     python3 tools/system.py test    # what `make test` needs
     python3 tools/system.py book    # what `make book` needs (`make system` runs this)
+    SETUP_RECORD=FILE python3 tools/system.py summary   # what the runs that recorded into FILE installed
 """
 from __future__ import annotations
 
@@ -118,7 +124,25 @@ def apt_cache(*args: str) -> str:
     return subprocess.run(["apt-cache", *args], capture_output=True, text=True).stdout
 
 
-def install(missing: list[str]) -> int:
+def record(target: str, size_mb: int, count: int, packages: list[str]) -> None:
+    """Append what this run installed to the file SETUP_RECORD names, if it names one."""
+    if os.environ.get("SETUP_RECORD"):
+        with open(os.environ["SETUP_RECORD"], "a", encoding="utf-8") as file:
+            print(target, size_mb, count, *packages, file=file)
+
+
+def summary(lines: list[str]) -> str:
+    """'set-up installed: graphviz, chromium (412 MB in 31 Debian packages)', from the record's lines."""
+    asked, size_mb, count = [], 0, 0
+    for line in lines:
+        _target, mb, new, *packages = line.split()
+        asked, size_mb, count = asked + packages, size_mb + int(mb), count + int(new)
+    if not asked:
+        return "set-up installed: nothing (all present)"
+    return f"set-up installed: {', '.join(asked)} ({size_mb} MB in {count} Debian packages)"
+
+
+def install(target: str, missing: list[str]) -> int:
     """As root: apt-get update, a simulated install, one line saying what and why, the install."""
     packages = packages_for(missing)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
@@ -129,27 +153,40 @@ def install(missing: list[str]) -> int:
                   file=sys.stderr)
             return result.returncode
     new = new_packages(result.stdout)
-    print(f"installing {reasons(missing)}: {len(new)} Debian packages, about {installed_size_mb(new)} MB",
-          flush=True)
+    size_mb = installed_size_mb(new)
+    print(f"installing {reasons(missing)}: {len(new)} Debian packages, about {size_mb} MB", flush=True)
     result = apt(*INSTALL, "-y", "-qq", *packages, env=env)
     if result.returncode != 0:
         print(f"apt-get install failed (exit status {result.returncode}):\n{apt_errors(result)}",
               file=sys.stderr)
-    return result.returncode
+        return result.returncode
+    record(target, size_mb, len(new), packages)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Install the Debian packages the build needs, if missing.")
-    parser.add_argument("target", choices=sorted(COMMANDS), help="what the packages are for")
+    parser.add_argument("target", choices=[*sorted(COMMANDS), "summary"],
+                        help="what the packages are for, or summary: what the runs recorded in SETUP_RECORD installed")
     args = parser.parse_args(argv)
+    if args.target == "summary":
+        record_file = os.environ.get("SETUP_RECORD", "")
+        if not os.path.isfile(record_file):
+            print(f"tools/system.py: summary: SETUP_RECORD={record_file!r} names no file; "
+                  "set it before `make test` and `make book`", file=sys.stderr)
+            return 2
+        with open(record_file, encoding="utf-8") as file:
+            print(summary(file.read().splitlines()))
+        return 0
     missing = missing_commands(COMMANDS[args.target])
     if not missing:
+        record(args.target, 0, 0, [])
         return 0
     if os.geteuid() != 0:
         print(f"missing: {' '.join(missing)}. Run: sudo apt-get {' '.join(INSTALL)} "
               f"{' '.join(packages_for(missing))}", file=sys.stderr)
         return 1
-    return install(missing)
+    return install(args.target, missing)
 
 
 if __name__ == "__main__":

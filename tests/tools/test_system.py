@@ -1,22 +1,23 @@
 """tools/system.py: which Debian packages a machine needs, and installing them on a fresh one.
 
-A fresh machine is simulated: a PATH of links to every command of this one except
-those hidden (TeX, poppler, graphviz, Chromium), with npm present (as Node.js
-from NodeSource brings it), and an apt-get that only simulates.
+A fresh machine is simulated (fresh_machine.py): every command and font that
+system.py looks for is hidden, fonts through an empty fontconfig, and apt-get only
+simulates, as if none of the packages system.py asks for were installed.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import fresh_machine as fresh_machine_  # tests/tools/fresh_machine.py
 import pytest
 
 import system
 
 ROOT = Path(__file__).resolve().parents[2]
-FRESH_MACHINE_LACKS = ["xelatex", "latexmk", "pdftotext", "pdfinfo", "dot", "chromium"]
 TEX_AND_POPPLER = ["texlive-xetex", "texlive-latex-recommended", "texlive-latex-extra",
                    "texlive-fonts-recommended", "latexmk", "poppler-utils"]
 
@@ -54,38 +55,22 @@ def test_new_packages_are_read_from_the_simulation():
 
 @pytest.fixture
 def fresh_machine(tmp_path, monkeypatch):
-    """PATH: this machine's commands minus FRESH_MACHINE_LACKS, npm present, apt-get simulating.
-
-    Returns the file where the fake apt-get logs each call's arguments.
-    """
-    real_apt_get = shutil.which("apt-get")
-    if real_apt_get is None:
-        pytest.skip("not a Debian machine: no apt-get")
-    bin_dir, log = tmp_path / "bin", tmp_path / "apt-get.log"
-    bin_dir.mkdir()
-    for folder in reversed(os.environ["PATH"].split(os.pathsep)):  # the first on PATH wins
-        for command in Path(folder).glob("*") if Path(folder).is_dir() else []:
-            if command.name not in FRESH_MACHINE_LACKS and os.access(command, os.X_OK):
-                link = bin_dir / command.name
-                link.unlink(missing_ok=True)
-                link.symlink_to(command)
-    (bin_dir / "npm").unlink(missing_ok=True)
-    (bin_dir / "npm").write_text("#!/bin/sh\nexit 0\n")
-    (bin_dir / "apt-get").unlink()
-    (bin_dir / "apt-get").write_text(
-        "#!/bin/sh\n"
-        f'echo "$*" >> "{log}"\n'
-        'if [ "$1" = update ]; then exit 0; fi\n'
-        f'PATH="{os.environ["PATH"]}" exec "{real_apt_get}" "$@" --simulate\n')
-    for fake in ("npm", "apt-get"):
-        (bin_dir / fake).chmod(0o755)
-    monkeypatch.setenv("PATH", str(bin_dir))
-    return log
+    """A fresh Debian with Node.js from NodeSource, whose npm is there (see fresh_machine.py)."""
+    if shutil.which("apt-get") is None:
+        pytest.fail("the simulation of a fresh Debian needs apt-get, to simulate the install: not a Debian machine")
+    machine = fresh_machine_.simulate(tmp_path, keep=["npm"])
+    for name, value in machine.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SETUP_RECORD", str(tmp_path / "setup.log"))
+    return machine
 
 
-def test_a_fresh_machine_misses_exactly_the_hidden_commands(fresh_machine):
-    assert system.missing_commands(system.COMMANDS["book"]) == ["dot", "chromium", "xelatex", "latexmk",
-                                                                "pdftotext", "pdfinfo"]
+def test_a_fresh_machine_misses_everything_the_set_up_looks_for_fonts_too(fresh_machine):
+    assert fresh_machine.hidden == [name for name in system.NEEDS if name != "npm"]
+    assert system.missing_commands(list(system.NEEDS)) == fresh_machine.hidden
+    assert all(shutil.which(name) is None for name in fresh_machine.hidden)
+    fonts = subprocess.run(["fc-list"], capture_output=True, text=True)  # fc-list itself is still there
+    assert fonts.returncode == 0 and fonts.stdout == ""
 
 
 def test_the_packages_for_a_fresh_machine_install_without_conflicts(fresh_machine):
@@ -93,20 +78,26 @@ def test_the_packages_for_a_fresh_machine_install_without_conflicts(fresh_machin
     assert "npm" not in packages
     result = system.apt("install", "--no-install-recommends", "--simulate", *packages)
     assert result.returncode == 0, system.apt_errors(result)
+    assert set(system.new_packages(result.stdout)) >= set(packages)  # none of them is installed there
 
 
-def test_as_root_on_a_fresh_machine_it_says_what_then_installs(fresh_machine, monkeypatch, capsys):
+def test_as_root_on_a_fresh_machine_it_says_what_installs_and_records_it(fresh_machine, monkeypatch, capsys):
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     assert system.main(["book"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 1 and out[0].startswith("installing graphviz to draw the graphs (dot), Chromium")
     assert "TeX Live for the PDF (xelatex)" in out[0] and "poppler to check the PDF (pdftotext, pdfinfo)" in out[0]
-    assert out[0].endswith(" MB") and "Debian packages, about" in out[0]
-    calls = fresh_machine.read_text().splitlines()
+    assert "the PDF's text font (TeX Gyre Pagella)" in out[0]
+    count, size_mb = re.search(r": (\d+) Debian packages, about (\d+) MB$", out[0]).groups()
+    calls = fresh_machine.apt_log.read_text().splitlines()
     assert calls[0] == "update -qq" and len(calls) == 3
     installed = calls[2].split()
     assert installed[:2] == ["install", "--no-install-recommends"] and "npm" not in installed
-    assert set(installed) >= {"graphviz", "chromium", *TEX_AND_POPPLER}
+    assert set(installed) >= {"graphviz", "chromium", *TEX_AND_POPPLER, "fonts-texgyre", "fonts-dejavu-core"}
+    # the record .ci/run reads: the packages asked for, and the size and count the line gave
+    target, recorded_mb, recorded_count, *asked = (fresh_machine.apt_log.parent / "setup.log").read_text().split()
+    assert (target, recorded_mb, recorded_count) == ("book", size_mb, count) and asked == installed[4:]
+    assert int(count) >= len(asked) and int(size_mb) > 0
 
 
 def test_not_root_one_line_with_the_exact_command_and_a_failure(fresh_machine, monkeypatch, capsys):
@@ -114,7 +105,16 @@ def test_not_root_one_line_with_the_exact_command_and_a_failure(fresh_machine, m
     assert system.main(["test"]) == 1
     err = capsys.readouterr().err
     assert err == "missing: dot chromium. Run: sudo apt-get install --no-install-recommends graphviz chromium\n"
-    assert not fresh_machine.exists()  # apt-get was not called
+    assert not fresh_machine.apt_log.exists()  # apt-get was not called
+    assert not (fresh_machine.apt_log.parent / "setup.log").exists()  # nothing installed, nothing recorded
+
+
+def test_without_node_js_npm_is_missing_and_debian_s_npm_is_asked_for(tmp_path, monkeypatch):
+    machine = fresh_machine_.simulate(tmp_path)
+    monkeypatch.setenv("PATH", machine.env["PATH"])
+    assert machine.hidden == list(system.NEEDS)
+    assert system.missing_commands(["dot", "npm"]) == ["dot", "npm"]
+    assert system.packages_for(["dot", "npm"]) == ["graphviz", "npm"]
 
 
 def test_fonts_fontconfig_does_not_know_are_missing_and_name_their_packages(tmp_path, monkeypatch):
@@ -144,8 +144,10 @@ def test_nothing_missing_nothing_done(tmp_path, monkeypatch, capsys):
         (tmp_path / command).write_text("#!/bin/sh\n")  # fc-list -q: exit status 0, the font is there
         (tmp_path / command).chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))  # no apt-get: calling it would fail
+    monkeypatch.setenv("SETUP_RECORD", str(tmp_path / "setup.log"))
     assert system.main(["book"]) == 0
     assert capsys.readouterr() == ("", "")
+    assert (tmp_path / "setup.log").read_text() == "book 0 0\n"
 
 
 def test_make_system_runs_it(fresh_machine):
@@ -155,5 +157,6 @@ def test_make_system_runs_it(fresh_machine):
     if os.geteuid() == 0:
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith("installing graphviz to draw the graphs (dot)")
+        assert os.environ["SETUP_RECORD"] and Path(os.environ["SETUP_RECORD"]).read_text().startswith("book ")
     else:
         assert result.returncode != 0 and "Run: sudo apt-get install" in result.stderr

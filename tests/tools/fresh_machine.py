@@ -1,0 +1,110 @@
+"""A fresh Debian machine, simulated on this one: nothing that tools/system.py looks for is there.
+
+What system.py looks for is taken from system.NEEDS, commands and fonts alike:
+
+- PATH is one folder of links to this machine's commands, less those commands;
+- FONTCONFIG_FILE names a configuration with no font folder and a cache folder of
+  its own, so fontconfig (fc-list, Graphviz, Chromium) knows no font at all;
+- apt-get answers as it would where the packages system.py asks for are not
+  installed: `update` does nothing, and every other call runs with --simulate
+  against a copy of dpkg's status without those packages. Each call's arguments
+  are logged, one line each.
+
+A command named in `keep` stays (a stub where this machine lacks it), for example
+npm, which Node.js from NodeSource brings along. To run a command on it:
+
+    python3 tests/tools/fresh_machine.py -- make test
+    python3 tests/tools/fresh_machine.py --keep dot,chromium,npm -- make test
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+import system  # noqa: E402  (tools/system.py; pytest puts tools/ on the path, a script does not)
+
+DPKG_STATUS = Path("/var/lib/dpkg/status")
+EMPTY_FONTCONFIG = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">
+<fontconfig><cachedir>{cache}</cachedir></fontconfig>
+"""
+
+
+@dataclass
+class FreshMachine:
+    env: dict[str, str]  # the variables that make the simulation: PATH, FONTCONFIG_FILE
+    hidden: list[str]  # the names of system.NEEDS that are missing here
+    apt_log: Path  # one line per apt-get call: its arguments
+
+
+def simulate(folder: Path, keep: list[str] = ()) -> FreshMachine:
+    """Write the simulated machine into folder."""
+    unknown = [name for name in keep if name not in system.NEEDS or system.NEEDS[name].font]
+    if unknown:
+        raise ValueError(f"{__file__}: can keep only commands of system.NEEDS, not {unknown}")
+    hidden = [name for name in system.NEEDS if name not in keep]
+    bin_dir, log = folder / "bin", folder / "apt-get.log"
+    bin_dir.mkdir()
+    for directory in reversed(os.environ["PATH"].split(os.pathsep)):  # the first on PATH wins
+        for command in Path(directory).glob("*") if Path(directory).is_dir() else []:
+            if command.name not in hidden and os.access(command, os.X_OK) and not command.is_dir():
+                (bin_dir / command.name).unlink(missing_ok=True)
+                (bin_dir / command.name).symlink_to(command)
+    for name in keep:
+        if not (bin_dir / name).exists():
+            write_script(bin_dir / name, "exit 0")
+    status = folder / "dpkg-status"
+    status.write_text(without_packages(DPKG_STATUS.read_text(encoding="utf-8"), system.packages_for(hidden)),
+                      encoding="utf-8")
+    real_apt_get = shutil.which("apt-get")
+    (bin_dir / "apt-get").unlink(missing_ok=True)
+    if real_apt_get:
+        write_script(bin_dir / "apt-get",
+                     f'echo "$*" >> "{log}"\n'
+                     'if [ "$1" = update ]; then exit 0; fi\n'
+                     f'exec "{real_apt_get}" --simulate -o Dir::State::status="{status}" "$@"')
+    (folder / "fontconfig-cache").mkdir()
+    fonts_conf = folder / "fonts.conf"
+    fonts_conf.write_text(EMPTY_FONTCONFIG.format(cache=folder / "fontconfig-cache"), encoding="utf-8")
+    return FreshMachine({"PATH": str(bin_dir), "FONTCONFIG_FILE": str(fonts_conf)}, hidden, log)
+
+
+def write_script(path: Path, body: str) -> None:
+    path.write_text(f"#!/bin/sh\n{body}\n", encoding="utf-8")
+    path.chmod(0o755)
+
+
+def without_packages(status: str, packages: list[str]) -> str:
+    """dpkg's status file less the entries of the given packages."""
+    entries = [entry for entry in status.split("\n\n") if entry.strip()]
+    return "\n\n".join(entry for entry in entries
+                       if re.match(r"Package: (\S+)", entry)[1] not in packages) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run a command on a simulated fresh Debian machine.")
+    parser.add_argument("--keep", default="", help="commands that stay, comma-separated (e.g. npm)")
+    parser.add_argument("command", nargs="+", help="the command to run, after --")
+    args = parser.parse_args(argv)
+    keep = [name for name in args.keep.split(",") if name]
+    with tempfile.TemporaryDirectory() as folder:
+        machine = simulate(Path(folder), keep)
+        print(f"fresh machine: missing {', '.join(machine.hidden)}; fontconfig knows no font "
+              f"(FONTCONFIG_FILE); apt-get simulates", file=sys.stderr, flush=True)
+        result = subprocess.run(args.command, env=dict(os.environ, **machine.env))
+        calls = machine.apt_log.read_text().splitlines() if machine.apt_log.exists() else []
+        print(f"fresh machine: apt-get was called {len(calls)} times" + "".join(f"\n  apt-get {c}" for c in calls),
+              file=sys.stderr)
+        return result.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
