@@ -10,6 +10,8 @@ import os
 
 import pytest
 
+import system  # tools/system.py: what `make test` installs before the tests run
+
 pytest_plugins = ["book_tracebacks"]  # failures show the book line of each frame in micrograd
 
 
@@ -22,3 +24,13 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"skipped in CI, where every dependency must be installed: {reason}"
+
+
+@pytest.hookimpl(tryfirst=True)  # before the test's fixtures are set up
+def pytest_runtest_setup(item):
+    """A test marked needs("dot") fails, naming what to install, where the set-up's command is missing."""
+    for name in (name for mark in item.iter_markers("needs") for name in mark.args):
+        assert name in system.COMMANDS["test"], f"{item.nodeid}: `make test` does not install {name!r}"
+        if not system.is_present(name):
+            pytest.fail(f"needs {name} ({system.NEEDS[name].why}), which `make test` installs first: "
+                        f"python3 tools/system.py test", pytrace=False)

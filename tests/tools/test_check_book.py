@@ -62,17 +62,10 @@ def test_external_failures_are_told_apart_from_the_book_s_own():
     assert not check_book.external("uncaught exception: SyntaxError", base)
 
 
-def find_chromium():
-    found = check_book.find_chromium()
-    if found is None:
-        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
-    return found
-
-
 @pytest.fixture(scope="module")
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
-    chromium = find_chromium()
+    chromium = check_book.find_chromium()
     with sync_api.sync_playwright() as playwright:
         launched = check_book.launch(playwright, chromium)
         yield launched
@@ -87,6 +80,7 @@ def site(tmp_path):
     server.server_close()
 
 
+@pytest.mark.needs("chromium")
 def test_the_browser_reports_console_errors_and_broken_images(browser, site):
     folder, base, server = site
     write(folder / "bad.html", '<img src="nothing.png"><script>console.error("boom"); undefinedName();</script>')
@@ -105,6 +99,7 @@ def test_the_browser_reports_console_errors_and_broken_images(browser, site):
     assert list(server.failures) == ["404 /nothing.png"]
 
 
+@pytest.mark.needs("chromium")
 def test_the_browser_measures_cut_off_code_and_sideways_scrolling(browser, site):
     folder, base, _ = site
     write(folder / "wide.html", '<div style="width:300px"><pre style="overflow:auto">' + "x" * 200 + "</pre></div>"
@@ -119,6 +114,7 @@ def test_the_browser_measures_cut_off_code_and_sideways_scrolling(browser, site)
     assert wider == 8 + 600 - check_book.PHONE  # the paragraph ends 8 px (the body's margin) + 600 px in
 
 
+@pytest.mark.needs("chromium")
 def test_chunk_references_must_be_links(browser, site):
     folder, base, _ = site
     write(folder / "refs.html", '<div class="chunk"><pre>def f():\n    <a href="#chunk-a-1">&lt;&lt;a&gt;&gt;</a>\n'
@@ -144,6 +140,7 @@ def test_graph_text_size_reads_the_smallest_font_at_natural_size():
     assert check_book.graph_text_size(GRAPHVIZ_SVG.replace("graphviz", "matplotlib")) is None
 
 
+@pytest.mark.needs("chromium")
 def test_graph_text_is_measured_at_the_size_the_page_shows_it(browser, site):
     folder, base, _ = site
     write(folder / "g.svg", GRAPHVIZ_SVG)

@@ -12,8 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import fresh_machine as fresh_machine_  # tests/tools/fresh_machine.py
 import pytest
+from fresh_machine import simulate  # tests/tools/fresh_machine.py
 
 import system
 
@@ -58,7 +58,7 @@ def fresh_machine(tmp_path, monkeypatch):
     """A fresh Debian with Node.js from NodeSource, whose npm is there (see fresh_machine.py)."""
     if shutil.which("apt-get") is None:
         pytest.fail("the simulation of a fresh Debian needs apt-get, to simulate the install: not a Debian machine")
-    machine = fresh_machine_.simulate(tmp_path, keep=["npm"])
+    machine = simulate(tmp_path, keep=["npm"])
     for name, value in machine.env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("SETUP_RECORD", str(tmp_path / "setup.log"))
@@ -110,7 +110,7 @@ def test_not_root_one_line_with_the_exact_command_and_a_failure(fresh_machine, m
 
 
 def test_without_node_js_npm_is_missing_and_debian_s_npm_is_asked_for(tmp_path, monkeypatch):
-    machine = fresh_machine_.simulate(tmp_path)
+    machine = simulate(tmp_path)
     monkeypatch.setenv("PATH", machine.env["PATH"])
     assert machine.hidden == list(system.NEEDS)
     assert system.missing_commands(["dot", "npm"]) == ["dot", "npm"]
