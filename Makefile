@@ -49,8 +49,12 @@ check-tangle: $(STAMP) ## fail if micrograd/ differs from the chapters
 # ruff (settings in pyproject.toml) prints each problem as FILE:LINE:COL; the lines after it say how to fix.
 LINTED := tools tests micrograd
 LINT_FAILED = || { echo "make lint: ruff found the problems above. \`$(VENV)/bin/ruff check --fix tools tests\` fixes those marked [*]; micrograd/ is generated, so fix it in the chapter: \`$(PY) tools/tangle.py --locate micrograd/FILE:LINE\` names the chunk's line, then \`make tangle\`." >&2; exit 1; }
-lint: $(STAMP) ## check the style of tools/, tests/ and micrograd/ (ruff)
+# actionlint (pinned, from PyPI) checks the GitHub workflow offline; shellcheck and pyflakes, which it
+# would look for on PATH, are off, so the result is the same on every machine.
+lint: $(STAMP) ## check the style of tools/, tests/ and micrograd/ (ruff), and the GitHub workflow (actionlint)
 	@$(VENV)/bin/ruff check --output-format concise $(LINTED) $(LINT_FAILED)
+	@$(VENV)/bin/actionlint -oneline -shellcheck= -pyflakes= .github/workflows/*.yml \
+	  || { echo "make lint: actionlint found the problems above in the GitHub workflow" >&2; exit 1; }
 
 # One pytest worker per CPU (pytest-xdist); WORKERS=0 runs the tests in this process, one after another.
 WORKERS ?= auto
