@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         record(args.target, 0, 0, [])
         return 0
     if os.geteuid() != 0:
-        print(f"missing: {' '.join(missing)}. Run: sudo apt-get {' '.join(INSTALL)} "
+        print(f"missing: {', '.join(missing)}. Run: sudo apt-get {' '.join(INSTALL)} "
               f"{' '.join(packages_for(missing))}", file=sys.stderr)
         return 1
     return install(args.target, missing)
