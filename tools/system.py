@@ -54,10 +54,11 @@ NEEDS = {
     # The PDF's fonts (_config.yml): they are no commands, so fc-list says whether they are there.
     "TeX Gyre Pagella": Need(("fonts-texgyre",), "the PDF's text font", font=True),
     "TeX Gyre Pagella Math": Need(("fonts-texgyre-math",), "the PDF's math font", font=True),
-    "DejaVu Sans Mono": Need(("fonts-dejavu-core",), "the PDF's code font", font=True),
+    "DejaVu Sans Mono": Need(("fonts-dejavu-core",), "the code font of the PDF and of the browser's checks",
+                             font=True),
 }
 COMMANDS = {
-    "test": ["dot", "chromium"],
+    "test": ["dot", "chromium", "DejaVu Sans Mono"],  # a browser without fonts measures no text
     "book": ["dot", "chromium", "xelatex", "latexmk", "pdftotext", "pdfinfo",
              "TeX Gyre Pagella", "TeX Gyre Pagella Math", "DejaVu Sans Mono", "npm"],
 }

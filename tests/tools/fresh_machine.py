@@ -3,18 +3,20 @@
 What system.py looks for is taken from system.NEEDS, commands and fonts alike:
 
 - PATH is one folder of links to this machine's commands, less those commands;
-- FONTCONFIG_FILE names a configuration with no font folder and a cache folder of
-  its own, so fontconfig (fc-list, Graphviz, Chromium) knows no font at all;
+- FONTCONFIG_FILE names a configuration with a cache folder of its own and one font
+  folder, empty, so fontconfig (fc-list, Graphviz, Chromium) knows no font at all;
 - apt-get answers as it would where the packages system.py asks for are not
   installed: `update` does nothing, and every other call runs with --simulate
   against a copy of dpkg's status without those packages. Each call's arguments
   are logged, one line each.
 
 A command named in `keep` stays (a stub where this machine lacks it), for example
-npm, which Node.js from NodeSource brings along. To run a command on it:
+npm, which Node.js from NodeSource brings along; a font named there stays too (its
+files are linked into the font folder). To run a command on it, say on a fresh
+machine with NodeSource's npm once `make test` has set up what it needs:
 
     python3 tests/tools/fresh_machine.py -- make test
-    python3 tests/tools/fresh_machine.py --keep dot,chromium,npm -- make test
+    python3 tests/tools/fresh_machine.py --keep "npm,dot,chromium,DejaVu Sans Mono" -- make test
 """
 from __future__ import annotations
 
@@ -32,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 import system  # noqa: E402  (tools/system.py; pytest puts tools/ on the path, a script does not)
 
 DPKG_STATUS = Path("/var/lib/dpkg/status")
-EMPTY_FONTCONFIG = """<?xml version="1.0"?>
+FONTCONFIG = """<?xml version="1.0"?>
 <!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">
-<fontconfig><cachedir>{cache}</cachedir></fontconfig>
+<fontconfig><dir>{fonts}</dir><cachedir>{cache}</cachedir></fontconfig>
 """
 
 
@@ -47,9 +49,9 @@ class FreshMachine:
 
 def simulate(folder: Path, keep: list[str] = ()) -> FreshMachine:
     """Write the simulated machine into folder."""
-    unknown = [name for name in keep if name not in system.NEEDS or system.NEEDS[name].font]
+    unknown = [name for name in keep if name not in system.NEEDS]
     if unknown:
-        raise ValueError(f"{__file__}: can keep only commands of system.NEEDS, not {unknown}")
+        raise ValueError(f"tests/tools/fresh_machine.py: can keep only what system.NEEDS names, not {unknown}")
     hidden = [name for name in system.NEEDS if name not in keep]
     bin_dir, log = folder / "bin", folder / "apt-get.log"
     bin_dir.mkdir()
@@ -58,8 +60,11 @@ def simulate(folder: Path, keep: list[str] = ()) -> FreshMachine:
             if command.name not in hidden and os.access(command, os.X_OK) and not command.is_dir():
                 (bin_dir / command.name).unlink(missing_ok=True)
                 (bin_dir / command.name).symlink_to(command)
+    (folder / "fonts").mkdir()
     for name in keep:
-        if not (bin_dir / name).exists():
+        if system.NEEDS[name].font:
+            link_font_files(name, folder / "fonts")
+        elif not (bin_dir / name).exists():
             write_script(bin_dir / name, "exit 0")
     status = folder / "dpkg-status"
     status.write_text(without_packages(DPKG_STATUS.read_text(encoding="utf-8"), system.packages_for(hidden)),
@@ -73,8 +78,19 @@ def simulate(folder: Path, keep: list[str] = ()) -> FreshMachine:
                      f'exec "{real_apt_get}" --simulate -o Dir::State::status="{status}" "$@"')
     (folder / "fontconfig-cache").mkdir()
     fonts_conf = folder / "fonts.conf"
-    fonts_conf.write_text(EMPTY_FONTCONFIG.format(cache=folder / "fontconfig-cache"), encoding="utf-8")
+    fonts_conf.write_text(FONTCONFIG.format(fonts=folder / "fonts", cache=folder / "fontconfig-cache"),
+                          encoding="utf-8")
     return FreshMachine({"PATH": str(bin_dir), "FONTCONFIG_FILE": str(fonts_conf)}, hidden, log)
+
+
+def link_font_files(family: str, folder: Path) -> None:
+    """Links in folder to the files of this machine's font family, as fontconfig lists them."""
+    files = subprocess.run(["fc-list", "-f", "%{file}\n", family], capture_output=True, text=True).stdout.splitlines()
+    if not files:
+        raise ValueError(f"tests/tools/fresh_machine.py: cannot keep the font {family!r}, this machine lacks it")
+    for file in files:
+        (folder / Path(file).name).unlink(missing_ok=True)
+        (folder / Path(file).name).symlink_to(file)
 
 
 def write_script(path: Path, body: str) -> None:

@@ -80,7 +80,7 @@ def site(tmp_path):
     server.server_close()
 
 
-@pytest.mark.needs("chromium")
+@pytest.mark.needs("chromium", "DejaVu Sans Mono")
 def test_the_browser_reports_console_errors_and_broken_images(browser, site):
     folder, base, server = site
     write(folder / "bad.html", '<img src="nothing.png"><script>console.error("boom"); undefinedName();</script>')
@@ -99,7 +99,7 @@ def test_the_browser_reports_console_errors_and_broken_images(browser, site):
     assert list(server.failures) == ["404 /nothing.png"]
 
 
-@pytest.mark.needs("chromium")
+@pytest.mark.needs("chromium", "DejaVu Sans Mono")
 def test_the_browser_measures_cut_off_code_and_sideways_scrolling(browser, site):
     folder, base, _ = site
     write(folder / "wide.html", '<div style="width:300px"><pre style="overflow:auto">' + "x" * 200 + "</pre></div>"
@@ -114,7 +114,7 @@ def test_the_browser_measures_cut_off_code_and_sideways_scrolling(browser, site)
     assert wider == 8 + 600 - check_book.PHONE  # the paragraph ends 8 px (the body's margin) + 600 px in
 
 
-@pytest.mark.needs("chromium")
+@pytest.mark.needs("chromium", "DejaVu Sans Mono")
 def test_chunk_references_must_be_links(browser, site):
     folder, base, _ = site
     write(folder / "refs.html", '<div class="chunk"><pre>def f():\n    <a href="#chunk-a-1">&lt;&lt;a&gt;&gt;</a>\n'
@@ -140,7 +140,7 @@ def test_graph_text_size_reads_the_smallest_font_at_natural_size():
     assert check_book.graph_text_size(GRAPHVIZ_SVG.replace("graphviz", "matplotlib")) is None
 
 
-@pytest.mark.needs("chromium")
+@pytest.mark.needs("chromium", "DejaVu Sans Mono")
 def test_graph_text_is_measured_at_the_size_the_page_shows_it(browser, site):
     folder, base, _ = site
     write(folder / "g.svg", GRAPHVIZ_SVG)

@@ -104,7 +104,8 @@ def test_not_root_one_line_with_the_exact_command_and_a_failure(fresh_machine, m
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     assert system.main(["test"]) == 1
     err = capsys.readouterr().err
-    assert err == "missing: dot, chromium. Run: sudo apt-get install --no-install-recommends graphviz chromium\n"
+    assert err == ("missing: dot, chromium, DejaVu Sans Mono. "
+                   "Run: sudo apt-get install --no-install-recommends graphviz chromium fonts-dejavu-core\n")
     assert system.main(["book"]) == 1
     assert capsys.readouterr().err == (
         "missing: dot, chromium, xelatex, latexmk, pdftotext, pdfinfo, TeX Gyre Pagella, TeX Gyre Pagella Math, "
