@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 import system  # noqa: E402  (tools/system.py; pytest puts tools/ on the path, a script does not)
 
 DPKG_STATUS = Path("/var/lib/dpkg/status")
+APT_STATES = Path("/var/lib/apt/extended_states")
 FONTCONFIG = """<?xml version="1.0"?>
 <!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">
 <fontconfig><dir>{fonts}</dir><cachedir>{cache}</cachedir></fontconfig>
@@ -67,7 +68,8 @@ def simulate(folder: Path, keep: list[str] = ()) -> FreshMachine:
         elif not (bin_dir / name).exists():
             write_script(bin_dir / name, "exit 0")
     status = folder / "dpkg-status"
-    status.write_text(without_packages(DPKG_STATUS.read_text(encoding="utf-8"), system.packages_for(hidden)),
+    auto = auto_installed(APT_STATES.read_text(encoding="utf-8")) if APT_STATES.exists() else set()
+    status.write_text(without_packages(DPKG_STATUS.read_text(encoding="utf-8"), system.packages_for(hidden), auto),
                       encoding="utf-8")
     real_apt_get = shutil.which("apt-get")
     (bin_dir / "apt-get").unlink(missing_ok=True)
@@ -98,11 +100,44 @@ def write_script(path: Path, body: str) -> None:
     path.chmod(0o755)
 
 
-def without_packages(status: str, packages: list[str]) -> str:
-    """dpkg's status file less the entries of the given packages."""
-    entries = [entry for entry in status.split("\n\n") if entry.strip()]
-    return "\n\n".join(entry for entry in entries
-                       if re.match(r"Package: (\S+)", entry)[1] not in packages) + "\n"
+def without_packages(status: str, packages: list[str], auto_installed: set[str] = frozenset()) -> str:
+    """dpkg's status as on a machine that never had these packages: without them, without every package
+    that depends on one of them, and without what was installed only for them (auto-installed, and no
+    package left depends on it). Essential and required packages stay."""
+    entries = [(re.match(r"Package: (\S+)", entry)[1], entry) for entry in status.split("\n\n") if entry.strip()]
+    removed, grew = set(packages), True
+    while grew:
+        left = [(name, entry) for name, entry in entries if name not in removed]
+        present = {name for name, _ in left} | {virtual for _, entry in left for virtual in field(entry, "Provides")}
+        wanted = {alternative for _, entry in left for clause in depends(entry) for alternative in clause}
+        dependents = {name for name, entry in left if any(not set(clause) & present for clause in depends(entry))}
+        orphans = {name for name, entry in left if name in auto_installed and name not in wanted
+                   and not set(field(entry, "Provides")) & wanted
+                   and not re.search(r"^(Essential: yes|Priority: required)$", entry, flags=re.MULTILINE)}
+        removed, grew = removed | dependents | orphans, bool(dependents | orphans)
+    return "\n\n".join(entry for name, entry in entries if name not in removed) + "\n"
+
+
+def auto_installed(extended_states: str) -> set[str]:
+    """The packages apt marked as installed only as another's dependency (apt's extended_states)."""
+    return {re.match(r"Package: (\S+)", entry)[1] for entry in extended_states.split("\n\n")
+            if re.search(r"^Auto-Installed: 1$", entry, flags=re.MULTILINE)}
+
+
+def field(entry: str, name: str) -> list[str]:
+    """The package names a field lists, without versions and architectures: 'a (>= 1), b:any' -> [a, b]."""
+    found = re.search(rf"^{name}: (.*(?:\n .*)*)", entry, flags=re.MULTILINE)
+    return [item.split()[0].split(":")[0] for item in re.split(r"[,|]", found[1]) if item.strip()] if found else []
+
+
+def depends(entry: str) -> list[list[str]]:
+    """The entry's dependencies, each a list of alternatives ('a | b'): one of them is enough."""
+    clauses = []
+    for name in ("Pre-Depends", "Depends"):
+        found = re.search(rf"^{name}: (.*(?:\n .*)*)", entry, flags=re.MULTILINE)
+        for clause in found[1].split(",") if found else []:
+            clauses.append([alternative.split()[0].split(":")[0] for alternative in clause.split("|")])
+    return clauses
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     keep = [name for name in args.keep.split(",") if name]
     with tempfile.TemporaryDirectory() as folder:
         machine = simulate(Path(folder), keep)
-        print(f"fresh machine: missing {', '.join(machine.hidden)}; fontconfig knows no font "
-              f"(FONTCONFIG_FILE); apt-get simulates", file=sys.stderr, flush=True)
+        fonts = [name for name in keep if system.NEEDS[name].font] or ["none"]
+        print(f"fresh machine: missing {', '.join(machine.hidden)}; fonts fontconfig knows: {', '.join(fonts)} "
+              "(FONTCONFIG_FILE); apt-get simulates", file=sys.stderr, flush=True)
         result = subprocess.run(args.command, env=dict(os.environ, **machine.env))
         calls = machine.apt_log.read_text().splitlines() if machine.apt_log.exists() else []
         print(f"fresh machine: apt-get was called {len(calls)} times" + "".join(f"\n  apt-get {c}" for c in calls),
