@@ -136,7 +136,9 @@ class ChunkIndexDirective(SphinxDirective):
             phrases.append(("goes into", [self.link(p, f"«{p.block.name}»") for p in parents]))
             parts = entry_parts(head, phrases)
             # An inline target, so that the PDF has the label too (a paragraph's ids are lost in LaTeX).
-            target = nodes.target("", "", ids=[INDEX_ID.format(chunks.slug(name))])
+            label = INDEX_ID.format(chunks.slug(name))
+            target = nodes.target("", "", ids=[label], names=[label])
+            self.state.document.note_explicit_target(target)  # a label of Sphinx's std domain
             paragraph = nodes.paragraph("", "", target, *parts)
             items.append(nodes.list_item("", paragraph))
         return items
@@ -162,7 +164,7 @@ class ChunkIndexDirective(SphinxDirective):
 
     @staticmethod
     def link(listing: chunks.Listing, text: str) -> nodes.Node:
-        return chunks.chunk_link("", text, refdoc=listing.docname, reflabel=listing.label)
+        return nodes.inline("", "", *chunks.chunk_xref(listing.docname, listing.label, text))
 
 
 def entry_parts(head: list[nodes.Node], phrases: list[tuple[str, list[nodes.Node]]]) -> list[nodes.Node]:
