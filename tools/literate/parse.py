@@ -82,7 +82,7 @@ def _toc_entries(node):
             line = key.start_mark.line + 1
             if key.value == "glob":
                 raise TocError(f"_toc.yml:{line}", "glob: entries are not read by tools/tangle.py; "
-                                                      "list each chapter with file:")
+                                                   "list each chapter with file:")
             if key.value in ("root", "file"):
                 if not isinstance(value, yaml.ScalarNode) or not value.value:
                     raise TocError(f"_toc.yml:{line}", f"{key.value}: must name one chapter")
