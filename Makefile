@@ -45,7 +45,7 @@ tangle: $(STAMP) ## write micrograd/ from the chapters
 
 # Checked once until a chapter, the package or the tool changes: `make test` and `make book` share it.
 TANGLE_CHECKED := _build/.tangle-checked
-$(TANGLE_CHECKED): $(STAMP) _toc.yml _config.yml $(wildcard book/*.md micrograd/*.py tools/tangle.py tools/literate/*.py)
+$(TANGLE_CHECKED): $(STAMP) _toc.yml _config.yml micrograd $(wildcard book/*.md micrograd/*.py tools/tangle.py tools/literate/*.py)
 	$(PY) tools/tangle.py --check
 	@mkdir -p $(@D) && touch $@
 
