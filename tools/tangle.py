@@ -40,7 +40,7 @@ from pathlib import Path
 
 from literate.errors import REFUSALS, BadArgument, NotProduced, TangleError, refusals_table
 from literate.expand import HEADER_WIDTH, Line, Tangled, header, tangle_state
-from literate.files import _on_disk, check, generated_status, write
+from literate.files import check, generated_status, on_disk, write
 from literate.graph import REFERENCE, Block, Chunk, build_chunks, check_graph, check_references, references
 from literate.parse import ChunkOptions, chapter_titles, markdown_parser, parse_book, read_chapter, read_toc
 
@@ -171,7 +171,7 @@ def locate_on_disk(root: Path, out: Path, spec: str, states: dict[str, Tangled])
         if target != out / rel:
             raise BadArgument("--locate", f"{path} does not exist")
         return locate(final, f"{rel}:{number}")  # not written yet: nothing on disk to disagree with
-    text = _on_disk(target)
+    text = on_disk(target)
     for state in [final, *reversed(list(states.values()))]:
         if state.files.get(rel) == text:
             return locate(state, f"{rel}:{number}")

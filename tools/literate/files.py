@@ -46,20 +46,6 @@ def generated_status(text: str) -> str:
     return "clean" if lines[at] == prefix + digest else "edited"
 
 
-def _read_generated(path: Path) -> str | None:
-    """The text of a regular file that starts with the generated header, else None (never raises)."""
-    try:
-        if not stat.S_ISREG(path.lstat().st_mode):
-            return None
-        with open(path, "rb") as handle:
-            if handle.readline().rstrip(b"\r\n") != HEADER_FIRST.encode():
-                return None
-            handle.seek(0)
-            return handle.read().decode("utf-8", errors="replace")
-    except OSError:
-        return None
-
-
 SKIPPED_FOLDERS = {"build", "dist", "node_modules"}  # copies made by packaging tools are not stale sources
 
 
@@ -80,13 +66,10 @@ def _walk(out: Path):
 
 
 def stale_files(out: Path, files: dict[str, str]) -> list[str]:
-    """Generated files anywhere under out that no file root writes any more."""
-    stale = []
-    for path in _walk(out):
-        rel = path.relative_to(out).as_posix()
-        if rel.endswith(".py") and rel not in files and _read_generated(path) is not None:
-            stale.append(rel)
-    return stale
+    """Generated files (by their first line) anywhere under out that no file root writes any more."""
+    rels = (path.relative_to(out).as_posix() for path in _walk(out))
+    return [rel for rel in rels if rel.endswith(".py") and rel not in files
+            and on_disk(out / rel).startswith(HEADER_FIRST + "\n")]
 
 
 def leftover_temporaries(out: Path, files: dict[str, str]) -> list[str]:
@@ -177,7 +160,7 @@ def write(out: Path, tangled: Tangled, force: bool = False) -> list[str]:
     return writes + [f"{rel} (removed)" for rel in removals + leftovers]
 
 
-def _on_disk(path: Path) -> str:
+def on_disk(path: Path) -> str:
     """A file's text for a diff ('' when it is missing or not a regular file)."""
     try:
         return path.read_text(encoding="utf-8", errors="replace") if stat.S_ISREG(path.lstat().st_mode) else ""
@@ -189,12 +172,12 @@ def check(out: Path, tangled: Tangled) -> str:
     """A unified diff between the files on disk and a fresh tangle ('' if none)."""
     diff = []
     for rel, text in sorted(tangled.files.items()):
-        current = _on_disk(out / rel)
+        current = on_disk(out / rel)
         if current != text:
             diff += difflib.unified_diff(current.splitlines(True), text.splitlines(True),
                                          f"{rel} (on disk)", f"{rel} (from the book)")
     for rel in stale_files(out, tangled.files):
-        diff += difflib.unified_diff(_on_disk(out / rel).splitlines(True), [], f"{rel} (on disk)",
+        diff += difflib.unified_diff(on_disk(out / rel).splitlines(True), [], f"{rel} (on disk)",
                                      f"{rel} (no longer in the book)")
     for rel in leftover_temporaries(out, tangled.files):
         diff.append(f"{rel}: a temporary file left by an interrupted run (`make tangle` removes it)\n")
