@@ -1,9 +1,9 @@
 """Sphinx extension: the index of chunks and names, made when the book is built (directive ``{chunk-index}``).
 
 * Every chunk, in alphabetical order: the listings that define, continue and
-  replace it, and the chunks it goes into, each a link to the listing. Its entry
-  has the id ``entry-<slug of the name>``, the target of the link on each
-  listing's caption (tools/chunks.py).
+  replace it, and the chunks it goes into, each a link to the listing (in the
+  PDF with its page). Its entry is the label ``entry-<slug of the name>``, the
+  target of the link on each listing's caption (tools/chunks.py).
 * Every name the package defines at the end of any chapter (``Value``,
   ``Value.backward``, ``MLP.parameters``, ``draw_dot``...): the chunks that
   define it (more than one when a later chapter replaces it) and the chunks

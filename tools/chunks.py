@@ -2,8 +2,12 @@
 
 * ``{chunk}`` blocks become highlighted listings with a caption (name, and file
   for a root) and a line of cross-links: where the chunk is used, where it was
-  first defined, where it is continued or replaced. Inside a listing, each line
-  ``<<name>>`` is a link to that chunk, on the site and in the PDF.
+  first defined, where it is continued or replaced. Listings are labels of
+  Sphinx's std domain and the cross-links its references, so Sphinx resolves
+  them (numbered listings by :numref:); in the PDF each carries its page.
+* Inside any listing, each line ``<<name>>`` and, in generated code, each
+  marker comment ``# <<name>> book/x.md:LINE`` is a link to that chunk, on the
+  site and in the PDF, made where Sphinx highlights the listing.
 * Every line of code the book shows fits in ``LINE_LIMIT`` characters: the
   site's code size (static/chunks.css) and the PDF's are set from it.
 * Each chapter's code cells run against the package *as it stands at the end of
@@ -451,4 +455,5 @@ def setup(app):
     app.connect("source-read", on_source_read)
     app.add_lexer("chunk", ChunkLexer)
     app.add_css_file("chunks.css")
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True,
+            "env_version": 2}  # 2: links are std-domain references (a build cached before is read again)
