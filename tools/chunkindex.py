@@ -1,9 +1,9 @@
 """Sphinx extension: the index of chunks and names, made when the book is built (directive ``{chunk-index}``).
 
 * Every chunk, in alphabetical order: the listings that define, continue and
-  replace it, and the chunks it goes into, each a link to the listing. Its entry
-  has the id ``entry-<slug of the name>``, the target of the link on each
-  listing's caption (tools/chunks.py).
+  replace it, and the chunks it goes into, each a link to the listing (in the
+  PDF with its page). Its entry is the label ``entry-<slug of the name>``, the
+  target of the link on each listing's caption (tools/chunks.py).
 * Every name the package defines at the end of any chapter (``Value``,
   ``Value.backward``, ``MLP.parameters``, ``draw_dot``...): the chunks that
   define it (more than one when a later chapter replaces it) and the chunks
@@ -136,7 +136,9 @@ class ChunkIndexDirective(SphinxDirective):
             phrases.append(("goes into", [self.link(p, f"«{p.block.name}»") for p in parents]))
             parts = entry_parts(head, phrases)
             # An inline target, so that the PDF has the label too (a paragraph's ids are lost in LaTeX).
-            target = nodes.target("", "", ids=[INDEX_ID.format(chunks.slug(name))])
+            label = INDEX_ID.format(chunks.slug(name))
+            target = nodes.target("", "", ids=[label], names=[label])
+            self.state.document.note_explicit_target(target)  # a label of Sphinx's std domain
             paragraph = nodes.paragraph("", "", target, *parts)
             items.append(nodes.list_item("", paragraph))
         return items
@@ -162,7 +164,7 @@ class ChunkIndexDirective(SphinxDirective):
 
     @staticmethod
     def link(listing: chunks.Listing, text: str) -> nodes.Node:
-        return chunks.chunk_link("", text, refdoc=listing.docname, reflabel=listing.label)
+        return nodes.inline("", "", *chunks.chunk_xref(listing.docname, listing.label, text))
 
 
 def entry_parts(head: list[nodes.Node], phrases: list[tuple[str, list[nodes.Node]]]) -> list[nodes.Node]:

@@ -2,8 +2,12 @@
 
 * ``{chunk}`` blocks become highlighted listings with a caption (name, and file
   for a root) and a line of cross-links: where the chunk is used, where it was
-  first defined, where it is continued or replaced. Inside a listing, each line
-  ``<<name>>`` is a link to that chunk, on the site and in the PDF.
+  first defined, where it is continued or replaced. Listings are labels of
+  Sphinx's std domain and the cross-links its references, so Sphinx resolves
+  them (numbered listings by :numref:); in the PDF each carries its page.
+* Inside any listing, each line ``<<name>>`` and, in generated code, each
+  marker comment ``# <<name>> book/x.md:LINE`` is a link to that chunk, on the
+  site and in the PDF, made where Sphinx highlights the listing.
 * Every line of code the book shows fits in ``LINE_LIMIT`` characters: the
   site's code size (static/chunks.css) and the PDF's are set from it.
 * Each chapter's code cells run against the package *as it stands at the end of
@@ -24,6 +28,7 @@ import os
 import re
 import shutil
 import sys
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,17 +36,21 @@ from docutils import nodes
 from pygments.formatters.latex import escape_tex
 from pygments.lexers import PythonLexer
 from pygments.token import Generic, Text
+from sphinx import addnodes
 from sphinx.errors import ExtensionError
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.docutils import SphinxDirective
-from sphinx.util.nodes import make_refnode
+from sphinx.writers.latex import LaTeXTranslator
 
 TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
 import snapshots  # noqa: E402
 import tangle  # noqa: E402
+from literate.expand import MARKER  # noqa: E402
 
 # The widest line of code or output the book shows, in characters: on the site at 1280 px and in the PDF.
-LINE_LIMIT = 96
+# Set once, as ruff's line length for the package (pyproject.toml), which `make lint` checks.
+LINE_LIMIT = tomllib.loads((TOOLS.parent / "pyproject.toml").read_text())["tool"]["ruff"]["line-length"]
 
 SETUP_MARKER = "# This chapter's code (filled in when the book is built)"
 # For a chapter whose cells read the whole book (counts of chunks, lines of the final package):
@@ -109,8 +118,38 @@ def _files_of(chunks: dict[str, tangle.Chunk]) -> dict[str, str]:
     return files
 
 
-class chunk_link(nodes.Inline, nodes.TextElement):
-    """A link to a listing, resolved to a real reference once documents are known."""
+def chunk_xref(doc: str, label: str, text: str, numbered: bool = False, page: bool = True) -> list[nodes.Node]:
+    """A link to a listing or an index entry: a reference Sphinx's std domain resolves (and warns about
+    if broken). A numbered listing is named "Listing 6.2" (:numref:, see NumberedListings); in the PDF
+    the link is followed by the page it leads to, for a reader of the printed book."""
+    xref = addnodes.pending_xref("", nodes.inline(text, text), refdomain="std", reftype="ref", reftarget=label,
+                                 refexplicit=True, refwarn=True, chunk_doc=doc, chunk_numbered=numbered)
+    return [xref, chunk_page("", target=f"{doc}:{label}")] if page else [xref]
+
+
+class chunk_page(nodes.Inline, nodes.Element):
+    """In the PDF, the page a chunk link leads to: "(p. 45)"; nothing on the site."""
+
+
+def visit_chunk_page_latex(translator, node: chunk_page) -> None:
+    translator.body.append(r"~(p.\,\pageref*{%s})" % translator.idescape(node["target"]))
+    raise nodes.SkipNode
+
+
+def skip_node(translator, node) -> None:
+    raise nodes.SkipNode
+
+
+class NumberedListings(SphinxPostTransform):
+    """A link to a numbered listing becomes Sphinx's :numref: ("Listing 6.2"); unnumbered ones (the
+    appendices', or all without numfig) keep their chapter's title."""
+
+    default_priority = 5  # before Sphinx resolves references (10)
+
+    def run(self, **kwargs) -> None:
+        for node in self.document.findall(addnodes.pending_xref):
+            if node.get("chunk_numbered") and listing_number(self.env, node["chunk_doc"], node["reftarget"]):
+                node["reftype"], node["refexplicit"] = "numref", False
 
 
 class ChunkDirective(SphinxDirective):
@@ -136,7 +175,9 @@ class ChunkDirective(SphinxDirective):
         wrapper = nodes.container("", caption, literal, literal_block=True,
                                   classes=["literal-block-wrapper", "chunk", f"chunk-{listing.kind}"])
         wrapper["ids"].append(listing.label)
+        wrapper["names"].append(listing.label)
         self.set_source_info(wrapper)
+        self.state.document.note_explicit_target(wrapper)  # a label of Sphinx's std domain
         links = self.link_parts(listing)
         result: list[nodes.Node] = [wrapper]
         if links:
@@ -145,10 +186,11 @@ class ChunkDirective(SphinxDirective):
 
     def caption_parts(self, listing: Listing) -> list[nodes.Node]:
         symbol = {"defined": "≡", "continued": "+≡", "replaced": ":="}[listing.kind]
-        parts: list[nodes.Node] = [nodes.strong("", f"«{listing.block.name}» {symbol}")]
+        name = f"«{listing.block.name}» {symbol}"
         index = getattr(self.env.app, "chunk_index_doc", None)  # the chunk's entry in the index (tools/chunkindex.py)
-        if index:
-            parts[0] = chunk_link("", "", parts[0], refdoc=index, reflabel=f"entry-{slug(listing.block.name)}")
+        parts: list[nodes.Node] = [nodes.strong("", "", *chunk_xref(index, f"entry-{slug(listing.block.name)}", name,
+                                                                   page=False))
+                                   if index else nodes.strong("", name)]
         where = listing.file if listing.block.file else (f"in {listing.file}" if listing.file else "")
         if where:
             parts.append(nodes.Text(f"  {where}"))
@@ -172,10 +214,9 @@ class ChunkDirective(SphinxDirective):
                 if n:
                     parts.append(nodes.Text(", "))
                 text = self.describe(target, phrase)
-                # a listing of a chapter: named by its number once numbers are known (on_doctree_resolved),
-                # so that two listings of one chapter do not read alike
-                parts.append(chunk_link("", text, refdoc=target.docname, reflabel=target.label,
-                                        numbered=phrase != "goes into"))
+                # a listing of a chapter: named by its number where it has one, so that two listings
+                # of one chapter do not read alike
+                parts += chunk_xref(target.docname, target.label, text, numbered=phrase != "goes into")
         if parts:
             parts.append(nodes.Text("."))
         return parts
@@ -221,49 +262,76 @@ class ChunkLexer(PythonLexer):
             offset += len(piece)
 
 
-def reference_target(app, name: str) -> Listing | None:
-    """The listing a reference to `name` leads to: where that chunk is first defined."""
-    return next((listing for listing in app.chunk_listings.values() if listing.block.name == name), None)
+def code_links(app, code: str) -> list[tuple[str, Listing]]:
+    """The lines of a listing that name a chunk, and the listing each leads to: a line ``<<name>>``
+    (to where that chunk is first defined) and, in generated code, a marker comment
+    ``# <<name>> book/x.md:LINE`` or ``# (back in <<name>>) ...`` (to the listing holding that line)."""
+    links = []
+    for line in code.splitlines():
+        reference, marker = tangle.REFERENCE.match(line), MARKER.match(line)
+        if reference:
+            name = " ".join(reference["name"].split())
+            target = next((li for li in app.chunk_listings.values() if li.block.name == name), None)
+        elif marker:
+            number = int(marker["line"])
+            target = next((li for li in app.chunk_listings.values() if li.block.chapter == marker["chapter"]
+                           and li.block.body_line <= number < li.block.body_line + len(li.block.body)), None)
+        if (reference or marker) and target is not None:
+            links.append((line.strip(), target))
+    return links
 
 
-HTML_REFERENCE = re.compile(r'<span class="g g-Reference">&lt;&lt;(.+?)&gt;&gt;</span>')
+class CodeLinks(SphinxPostTransform):
+    """Note, on each listing, where its chunk names lead: a URI on the site, a label in the PDF."""
+
+    default_priority = 5
+
+    def run(self, **kwargs) -> None:
+        builder = self.app.builder
+        for node in self.document.findall(nodes.literal_block):
+            links = code_links(self.app, node.astext()) if "<<" in node.astext() else []
+            if builder.format == "html":
+                links = [(text, builder.get_relative_uri(self.env.docname, li.docname) + "#" + li.label)
+                         for text, li in links]
+            else:
+                links = [(text, f"{li.docname}:{li.label}") for text, li in links]
+            if links:
+                node["chunk_links"] = links
 
 
-def link_references_html(app, pagename: str, templatename: str, context: dict, doctree) -> None:
-    """Turn each highlighted ``<<name>>`` of the page into a link to that chunk."""
-    if "body" not in context or "g-Reference" not in context["body"]:
-        return
+class LinkingHighlighter:
+    """Sphinx's highlighter, which also makes the chunk names a listing holds (CodeLinks) links."""
 
-    def link(match: re.Match) -> str:
-        target = reference_target(app, html.unescape(match[1]))
-        if target is None:
-            return match[0]
-        href = app.builder.get_relative_uri(pagename, target.docname) + "#" + target.label
-        return f'<a class="chunk-ref reference internal" href="{href}">{match[0]}</a>'
+    def __init__(self, highlighter, link):
+        self.highlighter, self.link = highlighter, link
 
-    context["body"] = HTML_REFERENCE.sub(link, context["body"])
+    def __getattr__(self, name):
+        return getattr(self.highlighter, name)
+
+    def highlight_block(self, source, lang, *args, location=None, **kwargs) -> str:
+        code = self.highlighter.highlight_block(source, lang, *args, location=location, **kwargs)
+        links = location.get("chunk_links", []) if isinstance(location, nodes.Element) else []
+        for text, target in dict(links).items():
+            code = self.link(code, text, target)
+        return code
 
 
-LATEX_REFERENCE = re.compile(r"\\PYG\{g\+gReference\}\{(.*)\}$", re.M)
+def link_html(code: str, text: str, uri: str) -> str:
+    """Wrap each token that is `text` (a reference, or a whole comment) in a link."""
+    link = f'<a class="chunk-ref reference internal" href="{html.escape(uri)}">\\g<0></a>'
+    return re.sub(r'<span class="[^"]*">%s</span>' % re.escape(html.escape(text, quote=False)), link, code)
 
 
-def link_references_latex(app, exception) -> None:
-    """In the .tex the LaTeX builder wrote, make each ``<<name>>`` a hyperlink to its chunk."""
-    if exception is not None or app.builder.format != "latex":
-        return
-    escaped = {escape_tex(f"<<{name}>>", "PYG"): listing for name, listing in reversed(
-        [(listing.block.name, listing) for listing in app.chunk_listings.values()])}
+class LinkingLaTeXTranslator(LaTeXTranslator):
+    """The LaTeX writer, with a highlighter that makes chunk names hyperlinks (to \\label{doc:label})."""
 
-    def link(match: re.Match) -> str:
-        target = escaped.get(match[1])
-        if target is None:
-            return match[0]
-        label = f"{target.docname}:{target.label}"
-        return f"\\PYG{{g+gReference}}{{\\hyperref[\\detokenize{{{label}}}]{{{match[1]}}}}}"
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.highlighter = LinkingHighlighter(self.highlighter, self.link_latex)
 
-    for tex in Path(app.outdir).glob("*.tex"):
-        text = tex.read_text(encoding="utf-8")
-        tex.write_text(LATEX_REFERENCE.sub(link, text), encoding="utf-8")
+    def link_latex(self, code: str, text: str, target: str) -> str:
+        token = r"(\\PYG\{[^{}]*\})\{(%s)\}" % re.escape(escape_tex(text, "PYG"))
+        return re.sub(token, lambda m: "%s{%s%s}}}" % (m[1], self.hyperlink(target), m[2]), code)
 
 
 # In the PDF a reference reads as a name, in the text's italic, not as code.
@@ -292,6 +360,8 @@ def on_config_inited(app, config) -> None:
 def on_builder_inited(app) -> None:
     # The extension brings its own stylesheet (tools/static/chunks.css).
     app.config.html_static_path.append(str(Path(__file__).resolve().parent / "static"))
+    if app.builder.format == "html":  # the LaTeX writer gets its highlighter from LinkingLaTeXTranslator
+        app.builder.highlighter = LinkingHighlighter(app.builder.highlighter, link_html)
     root = Path(app.srcdir)
     try:
         app.chunk_listings = index_book(root)
@@ -373,25 +443,17 @@ def listing_number(env, docname: str, label: str) -> str | None:
     return ".".join(str(part) for part in number) if number else None
 
 
-def on_doctree_resolved(app, doctree, docname: str) -> None:
-    for node in list(doctree.findall(chunk_link)):
-        number = node.get("numbered") and listing_number(app.env, node["refdoc"], node["reflabel"])
-        if number:
-            node.children = [nodes.Text(f"Listing {number}")]
-        reference = make_refnode(app.builder, docname, node["refdoc"], node["reflabel"],
-                                 [child.deepcopy() for child in node.children], node.astext())
-        node.replace_self(reference)
-
-
 def setup(app):
     app.add_directive("chunk", ChunkDirective)
-    app.add_node(chunk_link)
+    app.add_node(chunk_page, latex=(visit_chunk_page_latex, None),
+                 **{builder: (skip_node, None) for builder in ("html", "text", "man", "texinfo")})
+    app.add_post_transform(NumberedListings)
+    app.add_post_transform(CodeLinks)
+    app.set_translator("latex", LinkingLaTeXTranslator)
     app.connect("config-inited", on_config_inited)
     app.connect("builder-inited", on_builder_inited)
     app.connect("source-read", on_source_read)
-    app.connect("doctree-resolved", on_doctree_resolved)
-    app.connect("html-page-context", link_references_html)
-    app.connect("build-finished", link_references_latex)
     app.add_lexer("chunk", ChunkLexer)
     app.add_css_file("chunks.css")
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True,
+            "env_version": 2}  # 2: links are std-domain references (a build cached before is read again)

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import tangle
+from literate.errors import BadArgument
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,7 +91,7 @@ def snapshot(chapter: str, out: Path | None = None) -> Path:
         atexit.register(shutil.rmtree, out, ignore_errors=True)
     found = next((s for s in distinct() if chapter in s.chapters), None)
     if found is None:
-        raise tangle.TangleError("_toc.yml:1", f"{chapter}: no such chapter in the table of contents")
+        raise BadArgument("_toc.yml:1", f"{chapter}: no such chapter in the table of contents")
     return found.write(out)
 
 
