@@ -29,15 +29,14 @@ Usage::
     python tools/bench.py --reference ../micrograd --reference-steps 6
 
 With the environment variable MICROGRAD_BENCH_SMALLEST=1 it makes its smallest
-run whatever the arguments say (one round of two steps each), for the tests that
-execute the book's cells: they check the code, not the timings.
+run whatever the arguments say (one round of two steps each), for tests that
+check the code, not the timings.
 
 This is a benchmark that prints ratios, not a test: it asserts nothing.
 """
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import random
@@ -114,47 +113,6 @@ def graph_nodes(root) -> int:
 def snapshot(chapter: str = SIMPLE_CHAPTER, out: Path | None = None) -> Path:
     """The package as it stands at the end of chapter (chapter 7's by default): see tools/snapshots.py."""
     return snapshots.snapshot(chapter, out)
-
-
-# ---------------------------------------------------------------- measuring in this process (chapter 8)
-
-
-def timed_step(model, points, labels, k: int) -> tuple[float, float]:
-    """CPU seconds of step k, and the fraction of them spent in the cycle collector."""
-    spent = []
-
-    def on_collection(phase, info):  # gc calls it as each collection starts and stops
-        spent.append(time.process_time() * (1 if phase == "stop" else -1))
-
-    gc.callbacks.append(on_collection)
-    start = time.process_time()
-    try:
-        train_step(model, points, labels, k)
-    finally:
-        gc.callbacks.remove(on_collection)
-    total = time.process_time() - start
-    return total, sum(spent) / total
-
-
-def measure_here(package, points, labels, timed: int = 2,
-                 depth: int = 20_000) -> tuple[float, float, float, float]:
-    """In this process: CPU seconds of a step (the best of `timed`, after a first) and the
-    collector's share of it; bytes per node of a step's graph; seconds of backward()
-    through a chain of `depth` additions."""
-    model = new_model(package)
-    tracemalloc.start()
-    graph = loss_of(model, points, labels)
-    size = tracemalloc.get_traced_memory()[0] / graph_nodes(graph)
-    tracemalloc.stop()
-    del graph
-    timed_step(model, points, labels, 0)
-    step, share = min(timed_step(model, points, labels, k) for k in range(1, 1 + timed))
-    y = package.engine.Value(0.5)
-    for _ in range(depth):
-        y = y + 1.0
-    start = time.process_time()
-    y.backward()
-    return step, share, size, time.process_time() - start
 
 
 # ---------------------------------------------------------------- measuring one package

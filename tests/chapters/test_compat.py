@@ -145,6 +145,27 @@ def test_a_new_operation_written_the_lectures_way_backpropagates():
     assert z.grad == 10.0
 
 
+def test_every_node_has_a_backward_to_call_and_a_power_names_its_exponent():
+    # The original labels x**2 as "**2" (its drawings show it); _backward is callable on any node.
+    x = Value(3.0)
+    square, reciprocal = x**2, 1 / x
+    assert square._op == "**2" and reciprocal._prev[1]._op == "**-1"  # 1 / x is 1 * x**-1
+    assert callable(x._backward) and callable(square._backward)
+    square.grad = 1.0
+    square._backward()
+    x._backward()  # a leaf's does nothing
+    assert x.grad == 6.0  # d x^2/dx = 2x
+
+
+def test_a_value_used_twice_gets_both_contributions():
+    a = Value(3.0)
+    (a + a).backward()
+    assert a.grad == 2.0  # d(a + a)/da = 1 + 1
+    a = Value(3.0)
+    (a * a).backward()
+    assert a.grad == 6.0  # d(a a)/da = a + a
+
+
 def test_an_operation_without_a_backward_rule_is_an_error_naming_it():
     x = Value(2.0)
     out = Value(x.data**3, (x,), "cube")  # forgot out._backward

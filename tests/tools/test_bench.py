@@ -78,7 +78,7 @@ def test_a_snapshot_is_the_book_up_to_a_chapter(tmp_path):
 
 
 def test_the_smallest_run_overrides_the_arguments(monkeypatch, capsys):
-    # tests/chapters/test_cells.py runs chapter 8's cells with it: one round of two steps each
+    # one round of two steps each, whatever the arguments say
     seen = {}
 
     def compare(packages, repeat):  # packages: name -> (folder, steps a round)
