@@ -110,6 +110,14 @@ def test_backward_seeds_one_and_leaves_have_grads_of_the_right_type(mg):
     x = Value(5.0)
     x.backward()
     assert x.grad == 1.0 and type(x.grad) is float  # d x/d x
+    # y = x*w + 3 with integer leaves x = 5, w = 2, and a leaf u that y does not use.
+    # By hand: dy/dy = 1, dy/dx = w = 2, dy/dw = x = 5, dy/du = 0 (u's grad is never touched).
+    x, w, u = Value(5), Value(2), Value(7)
+    y = x * w + 3
+    y.backward()
+    grads = {"y": y.grad, "x": x.grad, "w": w.grad, "u": u.grad}
+    assert grads == {"y": 1.0, "x": 2.0, "w": 5.0, "u": 0.0}
+    assert all(type(grad) is float for grad in grads.values()), grads
 
 
 def test_gradients_accumulate_across_backward_calls(mg):
