@@ -245,6 +245,26 @@ def test_the_chapter_expression_agrees_with_pytorch(mg):
     assert [v.grad for v in inputs] == pytest.approx([t.grad.item() for t in tensors], rel=1e-12)
 
 
+def central_difference_errors(Value, h):
+    """|central difference - exact derivative| of exp at x = 0.1 ... 2.0, with the truncation term.
+
+    By Taylor's theorem the truncation error of (f(x+h) - f(x-h)) / 2h is, to leading order,
+    f3(x) h^2 / 6, with f3 the third derivative: for exp, exp itself.
+    """
+    for x in [k / 10 for k in range(1, 21)]:
+        numeric = (Value(x + h).exp().data - Value(x - h).exp().data) / (2 * h)
+        yield abs(numeric - math.exp(x)), math.exp(x) * h * h / 6
+
+
+def test_the_central_differences_error_is_truncation_at_large_steps_and_rounding_at_1e_6(mg):
+    # chapter 7: the error falls like h^2 for large steps; at h = 1e-6 rounding dominates
+    Value = mg.engine.Value
+    for error, truncation in central_difference_errors(Value, 1e-3):
+        assert error == pytest.approx(truncation, rel=1e-4)
+    ratios = sorted(error / truncation for error, truncation in central_difference_errors(Value, 1e-6))
+    assert ratios[len(ratios) // 2] > 10  # the median error is many times the truncation term
+
+
 @pytest.mark.parametrize("x", [-1000.0, -50.0, 0.0, 50.0, 1000.0])
 def test_tanh_and_sigmoid_agree_with_pytorch_at_extremes(mg, x):
     torch = pytest.importorskip("torch")
