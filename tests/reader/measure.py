@@ -89,7 +89,7 @@ def is_local(url: str) -> bool:
 
 
 def check_links(html: Path, pages: list[str]) -> tuple[list[str], int]:
-    """Internal links lead to existing pages; #chunk-... fragments to existing ids. Returns (problems, chunk links)."""
+    """Internal links lead to existing pages, and #fragments to existing ids. Returns (problems, chunk links)."""
     problems, chunk_links = [], 0
     for page in pages:
         for href in parse_page(html / page).links:
@@ -102,10 +102,9 @@ def check_links(html: Path, pages: list[str]) -> tuple[list[str], int]:
             where = f"{page}: link {href}"
             if not target_path.is_file():
                 problems.append(f"{where} leads to a missing file")
-            elif fragment.startswith("chunk-"):
-                chunk_links += 1
-                if fragment not in parse_page(target_path).ids:
-                    problems.append(f"{where}: no id {fragment!r} in {target_path.relative_to(html)}")
+            elif fragment and unquote(fragment) not in parse_page(target_path).ids:
+                problems.append(f"{where}: no id {fragment!r} in {target_path.relative_to(html)}")
+            chunk_links += fragment.startswith("chunk-")
     return problems, chunk_links
 
 
@@ -179,6 +178,13 @@ AXE_SERIOUS = """async () => (await axe.run(document, {resultTypes: ['violations
   .map(v => [v.id, v.help, v.nodes.length, v.nodes[0].target.join(' '),
              (v.nodes[0].any[0] || v.nodes[0].all[0] || {message: ''}).message])"""
 BACKGROUND = "() => getComputedStyle(document.body).backgroundColor"
+# The element the keyboard is on: [what it is, its text], and whether it shows an outline or a ring.
+FOCUS = """() => {
+  const e = document.activeElement, s = getComputedStyle(e);
+  return [e.tagName.toLowerCase() + [...e.classList].map(c => '.' + c).join(''),
+          (e.getAttribute('aria-label') || e.textContent || '').trim().slice(0, 40),
+          (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none'];
+}"""
 
 
 def external(message: str, base: str) -> bool:

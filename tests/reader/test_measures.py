@@ -24,13 +24,15 @@ def fresh_page_cache():
     measure.parse_page.cache_clear()
 
 
-def test_chunk_links_must_reach_an_existing_id(tmp_path):
+def test_links_must_reach_an_existing_id(tmp_path):
     write(tmp_path / "book/a.html", '<a href="b.html#chunk-x-1">ok</a> <a href="b.html#chunk-y-1">bad</a>'
-                                    '<a href="#chunk-z-1">here</a><div id="chunk-z-1"></div>')
-    write(tmp_path / "book/b.html", '<div id="chunk-x-1"></div>')
+                                    '<a href="#chunk-z-1">here</a><div id="chunk-z-1"></div>'
+                                    '<a href="b.html#entry-x">ok</a> <a href="b.html#entry-%C2%ABy">bad</a>')
+    write(tmp_path / "book/b.html", '<div id="chunk-x-1"></div><p id="entry-x"></p>')
     problems, count = measure.check_links(tmp_path, ["book/a.html", "book/b.html"])
     assert count == 3
-    assert len(problems) == 1 and "chunk-y-1" in problems[0] and "book/b.html" in problems[0]
+    assert problems == ["book/a.html: link b.html#chunk-y-1: no id 'chunk-y-1' in book/b.html",
+                        "book/a.html: link b.html#entry-%C2%ABy: no id 'entry-%C2%ABy' in book/b.html"]
 
 
 def test_links_to_missing_pages_are_reported_and_external_ones_ignored(tmp_path):

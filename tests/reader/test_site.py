@@ -9,14 +9,15 @@ from measure import DESKTOP, FACTS, MIN_GRAPH_TEXT_PX, PHONE, no_problems
 
 PAGES = measure.chapter_pages()
 SEARCH_WORD, SEARCH_PAGE = "backward", "book/05-backprop.html"  # the search must find this chapter
-SCREENSHOT_PAGE = "book/05-backprop.html"
+SCREENSHOT_PAGE = KEYBOARD_PAGE = "book/05-backprop.html"
+MAX_TAB_STOPS = 400
 
 
 def test_every_chapter_has_a_page(site):
     no_problems([f"{page} was not built" for page in PAGES if not (site / page).is_file()])
 
 
-def test_links_and_chunk_cross_links_resolve(site):
+def test_links_and_chunk_cross_links_resolve_to_pages_and_ids(site):
     problems, chunk_links = measure.check_links(site, [page for page in PAGES if (site / page).is_file()])
     FACTS["chunk cross-links"] = str(chunk_links)
     no_problems(problems)
@@ -75,6 +76,25 @@ def test_no_serious_or_critical_accessibility_violation(read, page, dark):
         pytest.fail(f"axe-core: {measure.ROOT / '_build/axe-core/axe.min.js'} is missing (make book fetches it)")
     no_problems([f"{page} ({'dark' if dark else 'light'}): {rule}, {count} elements: {help}; first {target}: {why}"
                  for rule, help, count, target, why in violations])
+
+
+def test_the_keyboard_reaches_every_control_of_a_chapter_and_shows_where_it_is(browser, server):
+    """Tab from the top of the page to its end: each stop shows a focus outline (axe checks their names)."""
+    tab = measure.Tab(browser, DESKTOP)
+    tab.open(server.base + KEYBOARD_PAGE)
+    stops, unseen = [], []
+    while len(stops) < MAX_TAB_STOPS:
+        tab.page.keyboard.press("Tab")
+        what, text, shown = tab.evaluate(measure.FOCUS)
+        if what == "body" or (what, text) in stops[:1]:  # left the page, or came round again
+            break
+        stops.append((what, text))
+        if not shown:
+            unseen.append(f"{KEYBOARD_PAGE}: {what} {text!r} shows no focus outline")
+    tab.close()
+    FACTS["tab stops on " + KEYBOARD_PAGE] = str(len(stops))
+    few = [f"{KEYBOARD_PAGE}: the keyboard reaches only {len(stops)} controls"] if len(stops) < 20 else []
+    no_problems(unseen + few)
 
 
 def test_search_finds_the_backpropagation_chapter(browser, server):
