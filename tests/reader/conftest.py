@@ -18,7 +18,6 @@ import check_book  # tools/check_book.py: the server and the Chromium flags, sha
 SITE = measure.ROOT / "_build" / "html"
 PDF = measure.ROOT / "_build" / "latex" / "micrograd-book.pdf"
 AXE = measure.ROOT / "_build" / "axe-core" / "axe.min.js"  # fetched, pinned and hashed, by the Makefile
-SCREENSHOTS = measure.ROOT / "ci-artifacts"
 
 
 @pytest.fixture(scope="session")

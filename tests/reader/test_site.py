@@ -101,9 +101,10 @@ def test_search_finds_the_backpropagation_chapter(browser, server):
     """The site's own search (searchindex.js, run in the page) lists the chapter."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    tab = measure.Tab(browser, DESKTOP)
+    tab, failures = measure.Tab(browser, DESKTOP), len(server.failures)
     errors = [f"search.html: {error}" for error in tab.open(f"{server.base}search.html?q={SEARCH_WORD}")
               if not measure.external(error, server.base)]
+    errors += [f"search.html: the server could not answer {failure}" for failure in server.failures[failures:]]
     stem = Path(SEARCH_PAGE).stem
     try:
         tab.page.wait_for_function(f"() => ({measure.SEARCH_RESULTS})().some(h => h.split('#')[0].split('?')[0]"
