@@ -51,16 +51,16 @@ class Reading:
         failures = len(server.failures)
         self.errors = tab.open(url)
         self.errors += [f"the server could not answer {failure}" for failure in server.failures[failures:]]
-        self.broken = tab.evaluate(measure.BROKEN_IMAGES)
-        tab.evaluate(measure.OPEN_EVERYTHING)
-        self.overflow = tab.evaluate(measure.CODE_OVERFLOW)
-        self.graph_text = tab.evaluate(measure.GRAPH_TEXT, images)
-        self.references = tab.evaluate(measure.CHUNK_REFERENCES)
-        self.sideways = tab.evaluate(measure.SIDEWAYS)
+        self.broken = tab.page.evaluate(measure.BROKEN_IMAGES)
+        tab.page.evaluate(measure.OPEN_EVERYTHING)
+        self.overflow = tab.page.evaluate(measure.CODE_OVERFLOW)
+        self.graph_text = tab.page.evaluate(measure.GRAPH_TEXT, images)
+        self.references = tab.page.evaluate(measure.CHUNK_REFERENCES)
+        self.sideways = tab.page.evaluate(measure.SIDEWAYS)
         self.axe = None
         if axe and AXE.is_file():  # at one width: what axe-core checks does not depend on it
             tab.page.add_script_tag(path=str(AXE))
-            self.axe = tab.evaluate(measure.AXE_SERIOUS)
+            self.axe = tab.page.evaluate(measure.AXE_SERIOUS)
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +87,7 @@ def read(browser, server, site):
 def pdf() -> Path:
     if not PDF.is_file():
         pytest.fail(f"pdf: {PDF} does not exist (run `make pdf`)")
-    for tool in ("pdftotext", "pdftohtml"):
+    for tool in ("pdfinfo", "pdftotext", "pdftohtml"):
         if not shutil.which(tool):
             pytest.fail(f"pdf: {tool} not found (Debian: apt-get install poppler-utils)")
     return PDF

@@ -43,11 +43,6 @@ def chapter_pages() -> list[str]:
     return [str(Path(chapter).with_suffix(".html")) for chapter in tangle.read_toc(ROOT)]
 
 
-def chapter_titles() -> dict[str, str]:
-    """The H1 title of every chapter, by its page."""
-    return {str(Path(chapter).with_suffix(".html")): title for chapter, title in tangle.chapter_titles(ROOT).items()}
-
-
 def toc_parts() -> list[dict]:
     """The parts of _toc.yml, each with its caption, chapters and whether it is numbered."""
     return yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8")).get("parts", [])
@@ -234,9 +229,6 @@ class Tab:
         except Error:  # on a loaded machine Playwright may wait on for requests that have been answered
             self.errors += [f"no answer within {QUIET_TIMEOUT // 1000} s: {url}" for url in sorted(self.pending)]
         return list(self.errors)
-
-    def evaluate(self, script: str, arg=None):
-        return self.page.evaluate(script, arg)
 
     def close(self) -> None:
         self.context.close()

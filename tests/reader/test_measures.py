@@ -80,7 +80,7 @@ def test_the_browser_reports_console_errors_and_broken_images(browser, made_up):
     write(folder / "good.html", "<p>fine</p>")
     tab = measure.Tab(browser, DESKTOP)
     errors = tab.open(base + "bad.html")
-    broken = tab.evaluate(measure.BROKEN_IMAGES)
+    broken = tab.page.evaluate(measure.BROKEN_IMAGES)
     clean = tab.open(base + "good.html")
     tab.close()
     text = "\n".join(errors)
@@ -99,8 +99,8 @@ def test_the_browser_measures_cut_off_code_and_sideways_scrolling(browser, made_
                                 '<p style="width:600px">a paragraph wider than a phone</p>')
     phone = measure.Tab(browser, PHONE)
     phone.open(base + "wide.html")
-    cut = phone.evaluate(measure.CODE_OVERFLOW)
-    wider = phone.evaluate(measure.SIDEWAYS)
+    cut = phone.page.evaluate(measure.CODE_OVERFLOW)
+    wider = phone.page.evaluate(measure.SIDEWAYS)
     phone.close()
     assert len(cut) == 1 and cut[0][1] == "x" * 200 and cut[0][0] > 1000
     assert wider == 8 + 600 - PHONE  # the paragraph ends 8 px (the body's margin) + 600 px in
@@ -112,7 +112,7 @@ def test_chunk_references_must_be_links(browser, made_up):
                                 "    &lt;&lt;b: and pass&gt;&gt;\n</pre></div>")
     tab = measure.Tab(browser, DESKTOP)
     tab.open(base + "refs.html")
-    found = tab.evaluate(measure.CHUNK_REFERENCES)
+    found = tab.page.evaluate(measure.CHUNK_REFERENCES)
     tab.close()
     assert found == [["<<a>>", True], ["<<b: and pass>>", False]]
 
@@ -126,7 +126,7 @@ def test_axe_reports_low_contrast_and_an_unnamed_button(browser, made_up):
     tab = measure.Tab(browser, DESKTOP)
     tab.open(base + "a11y.html")
     tab.page.add_script_tag(path=str(measure.ROOT / "_build/axe-core/axe.min.js"))
-    found = {rule: (count, target) for rule, _, count, target, _ in tab.evaluate(measure.AXE_SERIOUS)}
+    found = {rule: (count, target) for rule, _, count, target, _ in tab.page.evaluate(measure.AXE_SERIOUS)}
     tab.close()
     assert found == {"color-contrast": (1, "p:nth-child(1)"), "button-name": (1, "button")}
 
@@ -151,7 +151,7 @@ def test_graph_text_is_measured_at_the_size_the_page_shows_it(browser, made_up):
     write(folder / "g.html", '<img src="g.svg" style="width:100px"><img src="g.svg">')
     tab = measure.Tab(browser, DESKTOP)
     tab.open(base + "g.html")
-    shown = tab.evaluate(measure.GRAPH_TEXT, {"g.svg": 6.0})
+    shown = tab.page.evaluate(measure.GRAPH_TEXT, {"g.svg": 6.0})
     tab.close()
     # natural width 150 pt = 200 px: the first is shown at half size, the second as it is
     assert [size for _, size in shown] == [pytest.approx(3.0, rel=1e-3), pytest.approx(6.0, rel=1e-3)]

@@ -16,9 +16,9 @@ def test_the_pdf_has_pages(pdf):
 
 
 def test_every_chapter_title_is_in_the_pdf(pdf_text):
-    text = compact(pdf_text)
-    no_problems([f"title {title!r} ({page}) not found" for page, title in measure.chapter_titles().items()
-                 if page != "book/index.html" and compact(title) not in text])
+    text, titles = compact(pdf_text), tangle.chapter_titles(measure.ROOT)
+    no_problems([f"title {title!r} ({chapter}) not found" for chapter, title in titles.items()
+                 if chapter != "book/index.md" and compact(title) not in text])
 
 
 def test_every_chunk_listing_is_in_the_pdf(pdf_text):

@@ -85,7 +85,7 @@ def test_the_keyboard_reaches_every_control_of_a_chapter_and_shows_where_it_is(b
     stops, unseen = [], []
     while len(stops) < MAX_TAB_STOPS:
         tab.page.keyboard.press("Tab")
-        what, text, shown = tab.evaluate(measure.FOCUS)
+        what, text, shown = tab.page.evaluate(measure.FOCUS)
         if what == "body" or (what, text) in stops[:1]:  # left the page, or came round again
             break
         stops.append((what, text))
@@ -110,7 +110,7 @@ def test_search_finds_the_backpropagation_chapter(browser, server):
         tab.page.wait_for_function(f"() => ({measure.SEARCH_RESULTS})().some(h => h.split('#')[0].split('?')[0]"
                                    f".endsWith({stem!r} + '.html'))", timeout=15_000)
     except PlaywrightTimeout:
-        shown = ", ".join(sorted({urlparse(h).path for h in tab.evaluate(measure.SEARCH_RESULTS) or []}))
+        shown = ", ".join(sorted({urlparse(h).path for h in tab.page.evaluate(measure.SEARCH_RESULTS) or []}))
         errors.append(f"the results ({shown or 'nothing'}) do not include {SEARCH_PAGE}")
     tab.close()
     no_problems(errors)
@@ -125,7 +125,7 @@ def test_a_chapter_follows_the_reader_s_colour_scheme(browser, server, width, da
     target = measure.ROOT / "ci-artifacts" / f"chapter-{width}{'-dark' if dark else ''}.png"
     target.parent.mkdir(exist_ok=True)
     tab.page.screenshot(path=str(target))
-    red, green, blue = map(int, tab.evaluate(measure.BACKGROUND).strip("rgba()").split(",")[:3])
+    red, green, blue = map(int, tab.page.evaluate(measure.BACKGROUND).strip("rgba()").split(",")[:3])
     tab.close()
     FACTS["screenshots"] = f"{FACTS['screenshots']}, {target.name}" if "screenshots" in FACTS else str(target)
     luminance = (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
