@@ -96,12 +96,22 @@ pdf: $(STAMP) system check-tangle ## build the PDF
 	$(JB) build . --builder pdflatex $(JBFLAGS)
 	@echo "pdf: _build/latex/micrograd-book.pdf"
 
-check-book: ## reader-level checks of the built site (headless Chromium) and PDF
-	$(PY) tools/check_book.py
+# axe-core checks each page's accessibility in the reader-level checks; it is not part of the site.
+AXE := 4.14.1
+_build/axe-core/axe.min.js: requirements/axe-core.sha256
+	rm -rf _build/axe-core && mkdir -p _build/axe-core/download
+	cd _build/axe-core/download && npm pack --silent axe-core@$(AXE) >/dev/null && sha256sum -c ../../../requirements/axe-core.sha256
+	cd _build/axe-core/download && tar xzf axe-core-$(AXE).tgz && mv package/axe.min.js .. && touch ../axe.min.js
+	rm -rf _build/axe-core/download
+
+# The reader-level checks (tests/reader, pytest): the built site in headless Chromium, and the PDF.
+READER_CHECKS = $(PY) -m pytest tests/reader -p no:cacheprovider -q
+check-book: _build/axe-core/axe.min.js ## reader-level checks of the built site (headless Chromium) and PDF
+	$(READER_CHECKS)
 	$(PY) tools/check_live.py
 
-book: html pdf ## build the website and the PDF, then check both as a reader would
-	$(PY) tools/check_book.py
+book: html pdf _build/axe-core/axe.min.js ## build the website and the PDF, then check both as a reader would
+	$(READER_CHECKS)
 	$(PY) tools/check_live.py
 	@echo "site: _build/html/index.html   pdf: _build/latex/micrograd-book.pdf"
 

@@ -1,207 +1,26 @@
-"""tools/check_book.py: the static link and image checks, the browser's measurements, the PDF's text."""
-from pathlib import Path
+"""tools/check_book.py: the server the reader-level checks read the site from, and the browser's launch."""
+import urllib.error
+import urllib.request
 
 import pytest
 
 import check_book  # tools/check_book.py (pyproject.toml puts tools/ on the path)
 
 
-def write(path: Path, text: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
-
-
-@pytest.fixture(autouse=True)
-def fresh_page_cache():
-    check_book.parse_page.cache_clear()
-    yield
-    check_book.parse_page.cache_clear()
-
-
-def test_chunk_links_must_reach_an_existing_id(tmp_path):
-    write(tmp_path / "book/a.html", '<a href="b.html#chunk-x-1">ok</a> <a href="b.html#chunk-y-1">bad</a>'
-                                    '<a href="#chunk-z-1">here</a><div id="chunk-z-1"></div>')
-    write(tmp_path / "book/b.html", '<div id="chunk-x-1"></div>')
-    problems, count = check_book.check_links(tmp_path, ["book/a.html", "book/b.html"])
-    assert count == 3
-    assert len(problems) == 1 and "chunk-y-1" in problems[0] and "book/b.html" in problems[0]
-
-
-def test_links_to_missing_pages_are_reported_and_external_ones_ignored(tmp_path):
-    write(tmp_path / "book/a.html", '<a href="gone.html">x</a> <a href="https://example.org/">y</a>'
-                                    '<a href="mailto:a@b.c">z</a> <a href="../index.html#top">i</a>')
-    write(tmp_path / "index.html", '<p id="top"></p>')
-    problems, _ = check_book.check_links(tmp_path, ["book/a.html"])
-    assert problems == ["book/a.html: link gone.html leads to a missing file"]
-
-
-def test_images_must_exist_and_not_be_empty(tmp_path):
-    write(tmp_path / "_images/good.svg", "<svg/>")
-    write(tmp_path / "_images/empty.svg", b"")
-    write(tmp_path / "book/a.html", '<img src="../_images/good.svg"><img src="../_images/empty.svg">'
-                                    '<img src="../_images/missing.png"><img src="data:image/png;base64,AA==">')
-    problems, images = check_book.check_images(tmp_path, ["book/a.html"])
-    assert sorted(problems) == ["book/a.html: image ../_images/empty.svg is empty",
-                                "book/a.html: image ../_images/missing.png is missing"]
-    assert images == {(tmp_path / "_images/good.svg").resolve()}
-
-
-def test_compact_survives_line_breaks_and_hyphenation():
-    assert check_book.compact("«Value: multipli-\ncation»") == check_book.compact("Value: multiplication")
-    assert check_book.compact("Fan\u2011out,  accumulation") == "fanoutaccumulation"
-
-
-def test_external_failures_are_told_apart_from_the_book_s_own():
-    base = "http://127.0.0.1:8000/"
-    assert check_book.external("net::ERR_NAME_NOT_RESOLVED https://cdn.example.org/x.js", base)
-    assert not check_book.external("404 http://127.0.0.1:8000/_static/x.js", base)
-    assert not check_book.external("uncaught exception: SyntaxError", base)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    chromium = check_book.find_chromium()
-    with sync_api.sync_playwright() as playwright:
-        launched = check_book.launch(playwright, chromium)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def site(tmp_path):
+def test_the_server_serves_as_a_host_would_and_remembers_what_it_could_not_answer(tmp_path):
+    (tmp_path / "page.html").write_text("<p>fine</p>")
+    (tmp_path / "python.wasm").write_bytes(b"\0asm")
     server, base = check_book.serve(tmp_path)
-    yield tmp_path, base, server
-    server.shutdown()
-    server.server_close()
+    try:
+        with urllib.request.urlopen(base + "python.wasm") as response:
+            assert response.headers["Content-Type"] == "application/wasm"
+            assert response.headers["Cache-Control"] == "max-age=3600"
+        urllib.request.urlopen(base + "page.html").close()
+        for missing in ("nothing.png", "favicon.ico"):
+            with pytest.raises(urllib.error.HTTPError):
+                urllib.request.urlopen(base + missing)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert server.failures == ["404 /nothing.png"]  # the browser's own favicon.ico request is no failure
 
-
-@pytest.mark.needs("chromium", "DejaVu Sans Mono")
-def test_the_browser_reports_console_errors_and_broken_images(browser, site):
-    folder, base, server = site
-    write(folder / "bad.html", '<img src="nothing.png"><script>console.error("boom"); undefinedName();</script>')
-    write(folder / "good.html", "<p>fine</p>")
-    tab = check_book.Tab(browser, check_book.DESKTOP)
-    errors = tab.open(base + "bad.html")
-    broken = tab.evaluate(check_book.BROKEN_IMAGES)
-    clean = tab.open(base + "good.html")
-    tab.close()
-    text = "\n".join(errors)
-    assert "console.error: boom" in text
-    assert "undefinedName" in text
-    assert "nothing.png" in text
-    assert broken == ["nothing.png"]
-    assert clean == []
-    assert list(server.failures) == ["404 /nothing.png"]
-
-
-@pytest.mark.needs("chromium", "DejaVu Sans Mono")
-def test_the_browser_measures_cut_off_code_and_sideways_scrolling(browser, site):
-    folder, base, _ = site
-    write(folder / "wide.html", '<div style="width:300px"><pre style="overflow:auto">' + "x" * 200 + "</pre></div>"
-                                '<div style="width:300px"><pre style="overflow:auto">short</pre></div>'
-                                '<p style="width:600px">a paragraph wider than a phone</p>')
-    phone = check_book.Tab(browser, check_book.PHONE)
-    phone.open(base + "wide.html")
-    cut = phone.evaluate(check_book.CODE_OVERFLOW)
-    wider = phone.evaluate(check_book.SIDEWAYS)
-    phone.close()
-    assert len(cut) == 1 and cut[0][1] == "x" * 200 and cut[0][0] > 1000
-    assert wider == 8 + 600 - check_book.PHONE  # the paragraph ends 8 px (the body's margin) + 600 px in
-
-
-@pytest.mark.needs("chromium", "DejaVu Sans Mono")
-def test_chunk_references_must_be_links(browser, site):
-    folder, base, _ = site
-    write(folder / "refs.html", '<div class="chunk"><pre>def f():\n    <a href="#chunk-a-1">&lt;&lt;a&gt;&gt;</a>\n'
-                                "    &lt;&lt;b: and pass&gt;&gt;\n</pre></div>")
-    tab = check_book.Tab(browser, check_book.DESKTOP)
-    tab.open(base + "refs.html")
-    found = tab.evaluate(check_book.CHUNK_REFERENCES)
-    tab.close()
-    assert found == [["<<a>>", True], ["<<b: and pass>>", False]]
-
-
-GRAPHVIZ_SVG = """<!-- Generated by graphviz version 2.43.0 -->
-<svg width="150pt" height="100pt" viewBox="0.00 0.00 300.00 200.00" xmlns="http://www.w3.org/2000/svg">
-<g id="graph0" class="graph" transform="scale(1 1) rotate(0) translate(4 196)">
-<text text-anchor="middle" x="10" y="10" font-family="Times,serif" font-size="12.00">data = 1.0</text>
-<text text-anchor="middle" x="10" y="30" font-family="Times,serif" font-size="9.00">+</text>
-</g></svg>"""
-
-
-def test_graph_text_size_reads_the_smallest_font_at_natural_size():
-    # 9 user units, drawn at 150 pt for 300 units: 4.5 pt, which is 6 CSS px.
-    assert check_book.graph_text_size(GRAPHVIZ_SVG) == pytest.approx(6.0)
-    assert check_book.graph_text_size(GRAPHVIZ_SVG.replace("graphviz", "matplotlib")) is None
-
-
-@pytest.mark.needs("chromium", "DejaVu Sans Mono")
-def test_graph_text_is_measured_at_the_size_the_page_shows_it(browser, site):
-    folder, base, _ = site
-    write(folder / "g.svg", GRAPHVIZ_SVG)
-    write(folder / "g.html", '<img src="g.svg" style="width:100px"><img src="g.svg">')
-    tab = check_book.Tab(browser, check_book.DESKTOP)
-    tab.open(base + "g.html")
-    shown = tab.evaluate(check_book.GRAPH_TEXT, {"g.svg": 6.0})
-    tab.close()
-    # natural width 150 pt = 200 px: the first is shown at half size, the second as it is
-    assert [size for _, size in shown] == [pytest.approx(3.0, rel=1e-3), pytest.approx(6.0, rel=1e-3)]
-
-
-def test_lines_the_pdf_broke_are_found_by_their_continuation_arrow():
-    text = ("def f(x):\n    return x  # a comment too long for the␣\n,\u2192page\n"
-            "a sentence, \u2192 with an arrow inside\n,\u2192second\n")
-    assert check_book.wrapped_lines(text) == [
-        "    return x  # a comment too long for the␣",
-        "a sentence, \u2192 with an arrow inside",
-    ]
-    assert check_book.wrapped_lines("no breaks here\n, \u2192 not a continuation") == []
-
-
-def test_a_file_path_broken_with_a_hyphen_is_found():
-    text = "Listing 4.1: «main» ≡ micro-\ngrad/__main__.py\nthe micro-\nscopic world\n"
-    assert check_book.hyphenated_paths(text, ["micrograd/__main__.py", "micrograd/nn.py"]) == [
-        "micro- grad/__main__.py"]
-    assert check_book.hyphenated_paths("micrograd/__main__.py\n", ["micrograd/__main__.py"]) == []
-
-
-def test_appendix_listings_must_be_lettered_and_present():
-    body = "Appendices\n"  # the contents list it too; the last one is the part page
-    lettered = body + "A.1 x\nAppendices\nListing A.1: micrograd/nn.py\nListing A.2: «x» ≡\n"
-    assert check_book.unlettered_listings(lettered, "Appendices") == []
-    numbered = "Listing 4.1: «y»\nAppendices\nListing 1.1: micrograd/nn.py\n"
-    assert check_book.unlettered_listings(numbered, "Appendices") == ["Listing 1.1"]
-    assert check_book.unlettered_listings("Appendices\nno listing here\n", "Appendices") == [
-        "no listing in the appendices"]
-
-
-def line(page, text, size=10.0):
-    return check_book.PdfLine(page, text, size)
-
-
-def test_contents_title_and_part_pages():
-    assert check_book.contents_title([line(2, "CONTENTS", 14.3)]) == []
-    assert check_book.contents_title([line(2, "FOUNDATIONS", 14.3)]) != []
-    lines = [line(6, "Part I", 20.7), line(6, "Foundations", 24.8), line(9, "The engine", 10)]
-    assert check_book.missing_parts(lines, ["Foundations", "The engine"]) == [
-        "part 'The engine' has no title page"]
-
-
-def test_sparse_pages_spare_openers_and_figures():
-    lines = [line(1, "a"), line(1, "b"), line(1, "c"),  # a full page
-             line(2, "}"),  # a stranded line
-             line(3, "Part II", 20.7),  # a part page
-             line(4, "Fig. 3.1: a picture")]  # a figure
-    assert check_book.sparse_pages(lines + [line(6, "x"), line(6, "y"), line(6, "z")]) == [
-        "page 2: }", "page 5: blank"]
-
-
-def test_graph_label_sizes_are_read_per_page():
-    lines = [line(20, "data = 2.0", 11.0), line(20, "grad = 0.0", 6.5), line(20, "text", 5.0),
-             line(31, "data = -8.0", 9.0)]
-    assert check_book.graph_label_sizes(lines) == [(20, 6.5), (31, 9.0)]
