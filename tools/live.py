@@ -247,6 +247,22 @@ def takeaway(root: Path, chapter: str, title: str, snapshot: Path | None = None)
 
 # ---------------------------------------------------------------- Sphinx
 
+# The files the page's Python gets from the book, by where it puts them: the runner, and the tangle and
+# the traceback plugin the book's own build uses (tools/static/live_worker.mjs).
+LIB = {"tools/live_runner.py": "tools/static/live_runner.py", "tools/tangle.py": "tools/tangle.py",
+       "tools/book_tracebacks.py": "tools/book_tracebacks.py", "micrograd/booktrace.py": "micrograd/booktrace.py"}
+WHEELS = Path("_build/vendor/live/wheels")  # pytest and hypothesis for the page (Makefile)
+
+
+def book_pieces(root: Path, listings: dict | None = None) -> tuple[list[dict], list[str], list[str]]:
+    """Every chunk block as the page's tangle takes it (with its listing's id), every chunk's name, the chapters."""
+    import chunks
+
+    listings = listings or chunks.index_book(root)
+    blocks = tangle.parse_book(root)
+    pieces = [dict(asdict(block), id=listings[(block.chapter, block.line)].label) for block in blocks]
+    return pieces, sorted({block.name for block in blocks}), tangle.read_toc(root)
+
 
 def timed(handler):
     """Add the handler's time to app.live_seconds: check_live.py reports what the live book adds to the build."""
@@ -275,7 +291,11 @@ def on_builder_inited(app) -> None:
     out.mkdir(parents=True, exist_ok=True)
     app.live_pages = {}
     snapshots = getattr(app, "chunk_snapshots", {})  # tools/chunks.py's snapshots, when it has written them
+    for name, source in LIB.items():  # what the page's Python needs from the book's tools
+        (out / "lib" / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / "lib" / name).write_bytes((root / source).read_bytes())
     try:
+        app.live_book = book_pieces(root, getattr(app, "chunk_listings", None))
         packages = book_packages(root)
         for chapter in tangle.read_toc(root):
             cells = page_cells(root, chapter, packages)
@@ -305,9 +325,15 @@ def on_doctree_resolved(app, doctree, docname: str) -> None:
         container["classes"].append(f"live-cell-{n}")
     here = app.builder.get_target_uri(docname)
     zip_uri = relative_uri(here, f"{OUT}/{takeaway_name(chapter)}.zip") if has_package else None
-    data = {"pyodide": relative_uri(here, "pyodide/"), "package": zip_uri,
-            "folder": takeaway_name(chapter), "runner": relative_uri(here, "_static/live_runner.py"),
-            "cells": [asdict(cell) for cell in cells]}
+    pieces, names, chapters = app.live_book
+    upto = chapters.index(chapter) + 1
+    wheels = sorted(path.name for path in (Path(app.srcdir) / WHEELS).glob("*.whl"))
+    data = {"pyodide": relative_uri(here, "pyodide/"), "package": zip_uri, "folder": takeaway_name(chapter),
+            "worker": relative_uri(here, "_static/live_worker.mjs"), "editor": relative_uri(here, "live/editor.mjs"),
+            "modules": {name: relative_uri(here, f"{OUT}/lib/{name}") for name in LIB},
+            "wheels": [relative_uri(here, f"live/wheels/{name}") for name in wheels],
+            "cells": [asdict(cell) for cell in cells], "chapter": chapter,
+            "pieces": [p for p in pieces if p["chapter"] in chapters[:upto]], "names": names, "chapters": chapters}
     script = json.dumps(data).replace("</", "<\\/")
     doctree.append(nodes.raw("", f'<script type="application/json" id="live-data">{script}</script>',
                              format="html"))

@@ -161,9 +161,50 @@ def test_use_package_switches_to_the_given_folder(tmp_path):
         sys.modules.update(saved)
 
 
-def test_glue_is_a_no_op_in_the_page():
-    live_runner.install_glue_stub()
+def test_glue_is_a_no_op_and_display_shows_html_only_when_asked(monkeypatch):
+    for name in ("myst_nb", "IPython", "IPython.display"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    live_runner.install_stubs()
     assert live_runner.run("from myst_nb import glue\nglue('n', 3)") == ("", True)
+    parts, ok = live_runner.run_parts("from IPython.display import display, HTML\n"
+                                      "print('<b>as text</b>')\ndisplay(HTML('<b>bold</b>'))")
+    assert ok and parts == [["text", "<b>as text</b>\n"], ["html", "<b>bold</b>"]]
+
+
+def test_a_million_lines_are_cut_with_a_note():
+    parts, ok = live_runner.run_parts("for n in range(1_000_000):\n    print(n)")
+    assert ok and parts[0][1].count("\n") == live_runner.MAX_LINES
+    assert parts[-1][0] == "note" and f"{1_000_000 - live_runner.MAX_LINES:,} more lines" in parts[-1][1]
+
+
+# ---------------------------------------------------------------- the package as edited in the page
+
+
+def pieces_through(chapter: str) -> tuple[list[dict], list[str], list[str]]:
+    pieces, names, chapters = live.book_pieces(ROOT)
+    upto = chapters[: chapters.index(chapter) + 1]
+    return [p for p in pieces if p["chapter"] in upto], names, chapters
+
+
+@pytest.mark.parametrize("chapter", ["book/05-backprop.md", "book/08-fast.md"])
+def test_the_page_tangles_a_chapter_as_tangle_does(chapter):
+    pieces, names, chapters = pieces_through(chapter)
+    assert live_runner.tangle_pieces(tangle, pieces, names, chapters) == tangle.tangle(ROOT, through=chapter).files
+
+
+def test_an_edited_chunk_is_tangled_and_its_errors_point_at_its_line():
+    pieces, names, chapters = pieces_through("book/05-backprop.md")
+    piece = next(p for p in pieces if p["chapter"] == "book/05-backprop.md")
+    files = live_runner.tangle_pieces(tangle, [dict(p, body=p["body"] + ["# edited"]) if p is piece else p
+                                               for p in pieces], names, chapters)
+    assert "# edited" in "".join(files.values())
+    broken = [dict(p, body=["def (:"] + p["body"]) if p is piece else p for p in pieces]
+    with pytest.raises(tangle.TangleError) as err:
+        live_runner.tangle_pieces(tangle, broken, names, chapters)
+    assert err.value.where == f"{piece['chapter']}:{piece['body_line']}" and "not be valid Python" in str(err.value)
+    unknown = [dict(p, body=["<<no such chunk>>"]) if p is piece else p for p in pieces]
+    with pytest.raises(tangle.TangleError, match="undefined chunk «no such chunk»"):
+        live_runner.tangle_pieces(tangle, unknown, names, chapters)
 
 
 # ---------------------------------------------------------------- what a cell needs
