@@ -82,11 +82,13 @@ $(VENDOR)/pyodide/pyodide.mjs: requirements/pyodide.sha256 | $(VENDOR)/mathjax/t
 # The editor (CodeMirror 6) and the Graphviz drawing (@viz-js/viz), from npm: package-lock.json pins every
 # package with its integrity hash and `npm ci` checks them; esbuild (pinned the same way) bundles them.
 NPM := _build/npm
-$(VENDOR)/live/editor.mjs: package.json package-lock.json tools/static/live_editor.mjs | $(VENDOR)/mathjax/tex-mml-chtml.js
+$(VENDOR)/live/editor.mjs: package.json package-lock.json tools/static/live_editor.mjs tools/static/live_viz.mjs \
+  | $(VENDOR)/mathjax/tex-mml-chtml.js
 	rm -rf $(NPM) $(VENDOR)/live && mkdir -p $(NPM) $(VENDOR)/live && cp package.json package-lock.json $(NPM)/
 	cd $(NPM) && npm ci --ignore-scripts --no-audit --no-fund --silent
-	cd $(NPM) && node -e "require('esbuild').buildSync({entryPoints: ['../../tools/static/live_editor.mjs'], \
-	  bundle: true, format: 'esm', minify: true, nodePaths: ['node_modules'], outfile: '../vendor/live/editor.mjs', logLevel: 'warning'})"
+	cd $(NPM) && node -e "require('esbuild').buildSync({entryPoints: {editor: '../../tools/static/live_editor.mjs', \
+	  viz: '../../tools/static/live_viz.mjs'}, bundle: true, format: 'esm', minify: true, nodePaths: ['node_modules'], \
+	  outdir: '../vendor/live', outExtension: {'.js': '.mjs'}, logLevel: 'warning'})"
 
 # pytest and hypothesis for "Run this chapter's tests" in the page: pure-Python wheels, pinned with their hashes.
 $(VENDOR)/live/wheels/.done: requirements/live-wheels.txt | $(STAMP) $(VENDOR)/live/editor.mjs

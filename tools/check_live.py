@@ -223,18 +223,32 @@ def cells_of(page) -> list[dict]:
     return json.loads(page.locator("#live-data").text_content())["cells"]
 
 
+def type_into(edit, box, source: str) -> None:
+    """Press Edit (when it shows) to open box's editor, as a reader would, and replace its text with source."""
+    if edit.is_visible():
+        edit.click()
+    content = box.locator(".cm-content")
+    content.wait_for(timeout=RUN_TIMEOUT)
+    content.fill(source)
+
+
+def press(page, button, timeout: float = RUN_TIMEOUT) -> float:
+    """Click a Run or tests button and wait until its job has finished: the seconds it took."""
+    runs = button.get_attribute("data-runs") or "0"
+    began = time.monotonic()
+    button.click()
+    button.page.wait_for_function("([b, n]) => (b.dataset.runs || '0') !== n", arg=[button.element_handle(), runs],
+                                  timeout=timeout)
+    return time.monotonic() - began
+
+
 def run_cell(page, index: int, source: str | None = None) -> tuple[str, bool]:
     """Type source into cell index (when given) as a reader would, press Run, wait: (its output, no error)."""
     cell = page.locator(f".live-cell-{index}")
     reveal(cell)
     if source is not None:
-        cell.locator(".cell_input pre").fill(source)
-    cell.locator("button.live-run").click()
-    page.wait_for_function(
-        "i => { const b = document.querySelector(`.live-cell-${i} button.live-run`);"
-        " return b && !b.disabled && b.textContent !== 'Run'"
-        " || document.querySelector(`.live-cell-${i} .live-output.live-error`); }",
-        arg=index, timeout=RUN_TIMEOUT)
+        type_into(cell.locator("button", has_text="Edit"), cell, source)
+    press(page, cell.locator("button.live-run"))
     output = cell.locator(".live-output")
     return output.text_content(), "live-error" not in (output.get_attribute("class") or "")
 
@@ -301,6 +315,109 @@ def check_every_cell(page) -> tuple[list[str], int, int]:
     return problems, len(runnable), len(shown)
 
 
+# The break a reader makes in chapter 5: walk the graph in the wrong order.
+BREAK = ("for node in reversed(order):", "for node in order:")
+STOP_BUDGET = 2.0  # s from pressing Stop until the page can run again
+
+
+def check_editing(browser: Browser, base: str, page_path: str) -> tuple[list[str], dict[str, float]]:
+    """On chapter 5: start times; a long cell stopped; long output cut; a chunk broken, its tests failing,
+    kept across a reload, then Reset and the tests passing; a chunk's syntax error and a broken reference."""
+    problems, seconds = [], {}
+    page = browser.open(urljoin(base, page_path))
+    cells = cells_of(page)
+    first, second = [n for n, c in enumerate(cells) if not (c["hidden"] or c["setup"] or c["needs"])][:2]
+    cell = page.locator(f".live-cell-{first}")
+    run = cell.locator("button.live-run")
+    seconds["cold"] = press(page, run)
+    seconds["warm"] = press(page, run)
+    # A long cell: the page answers while it runs, Stop ends it, the next cell runs.
+    type_into(cell.locator("button", has_text="Edit"), cell, "while True:\n    pass")
+    run.click()
+    page.wait_for_function("b => b.disabled", arg=run.element_handle())
+    time.sleep(1.0)
+    try:
+        page.wait_for_function("() => true", timeout=1000)
+    except Exception:  # noqa: BLE001 - Playwright's TimeoutError: the page did not answer
+        problems.append(f"{page_path}: the page did not answer within 1 s while a cell ran")
+    began = time.monotonic()
+    cell.locator("button", has_text="Stop").click()
+    page.wait_for_function("b => !b.disabled", arg=run.element_handle(), timeout=10_000)
+    seconds["stop"] = time.monotonic() - began
+    if seconds["stop"] > STOP_BUDGET or "Stopped" not in cell.locator(".live-output").text_content():
+        problems.append(f"{page_path}: Stop took {seconds['stop']:.1f} s or did not say it stopped")
+    cell.locator("button", has_text="Reset").click()
+    output, ok = run_cell(page, second)
+    if not ok:
+        problems.append(f"{page_path}: after Stop, the next cell failed:\n{output}")
+    output, ok = run_cell(page, second, "for n in range(1_000_000):\n    print(n)")
+    if not ok or "output cut here" not in output or len(output) > 200_000:
+        problems.append(f"{page_path}: a million lines were not cut with a note ({len(output)} characters)")
+    page.locator(f".live-cell-{second}").locator("button", has_text="Reset").click()
+    # Break a chunk: the chapter's tests fail in the page; the edit outlives a reload; Reset: they pass.
+    piece = next(p for p in page_data(page)["pieces"] if BREAK[0] in "\n".join(p["body"]))
+    box, bar = page.locator(f"#{piece['id']}"), page.locator(f"#{piece['id']} + .live-bar")
+    broken = "\n".join(piece["body"]).replace(*BREAK)
+    type_into(bar.locator("button", has_text="Edit"), box, broken)
+    summary, seconds["tests, broken"] = run_tests(page)
+    if "failed" not in summary:
+        problems.append(f"{page_path}: with «{piece['name']}» broken, the chapter's tests said {summary!r}")
+    page.reload(wait_until="domcontentloaded")
+    box, bar = page.locator(f"#{piece['id']}"), page.locator(f"#{piece['id']} + .live-bar")
+    box.locator(".cm-content").wait_for(timeout=RUN_TIMEOUT)
+    if BREAK[1] not in box.locator(".cm-content").inner_text() or "live-edited" not in box.get_attribute("class"):
+        problems.append(f"{page_path}: after a reload, the edit of «{piece['name']}» is gone or not marked")
+    bar.locator("button", has_text="Reset").click()
+    if BREAK[0] not in box.locator(".cm-content").inner_text():
+        problems.append(f"{page_path}: Reset did not bring back the book's «{piece['name']}»")
+    summary, seconds["tests"] = run_tests(page)
+    if "passed" not in summary or "failed" in summary:
+        problems.append(f"{page_path}: after Reset, the chapter's tests said {summary!r}")
+    problems += check_tangle_errors(page, page_path, piece)
+    page.reload(wait_until="domcontentloaded")
+    if page.locator(f"#{piece['id']} .cm-content").count():
+        problems.append(f"{page_path}: after Reset and a reload, «{piece['name']}» still opens edited")
+    print(f"  {page_path}: first output {seconds['cold']:.1f} s cold, {seconds['warm']:.2f} s warm; Stop "
+          f"{seconds['stop']:.1f} s; the chapter's tests {seconds['tests']:.1f} s ({summary}), "
+          f"{seconds['tests, broken']:.1f} s with «{piece['name']}» broken")
+    page.close()
+    return problems, seconds
+
+
+def check_tangle_errors(page, page_path: str, piece: dict) -> list[str]:
+    """A syntax error in a listing is shown at its own line; a reference to no chunk, with tangle's error."""
+    problems = []
+    box, bar = page.locator(f"#{piece['id']}"), page.locator(f"#{piece['id']} + .live-bar")
+    error = page.locator(f"#{piece['id']} ~ .live-tangle-error").first
+    body = piece["body"]
+    for edit, expected in ((body[:1] + ["    def (:"] + body[1:], f"{piece['chapter']}:{piece['body_line'] + 1}: "
+                            "error:"), (body + ["<<no such chunk>>"], "reference to undefined chunk «no such chunk»")):
+        type_into(bar.locator("button", has_text="Edit"), box, "\n".join(edit))
+        box.locator(".cm-content").press("Shift+Enter")
+        try:
+            error.wait_for(state="visible", timeout=RUN_TIMEOUT)
+        except Exception:  # noqa: BLE001 - Playwright's TimeoutError
+            problems.append(f"{page_path}: an edit that breaks the tangle showed no error at «{piece['name']}»")
+            continue
+        if expected not in error.text_content():
+            problems.append(f"{page_path}: «{piece['name']}» edited: expected {expected!r}, the page said "
+                            f"{error.text_content()!r}")
+        bar.locator("button", has_text="Reset").click()
+    return problems
+
+
+def run_tests(page) -> tuple[str, float]:
+    """Press the chapter's tests button: (pytest's summary line as the page shows it, seconds)."""
+    seconds = press(page, page.locator(".live-page button", has_text="tests"))
+    summary = page.locator(".live-page .live-summary")
+    return (summary.text_content() if summary.count() else page.locator(".live-page .live-output").text_content(),
+            seconds)
+
+
+def page_data(page) -> dict:
+    return json.loads(page.locator("#live-data").text_content())
+
+
 def check_pages(browser: Browser, base: str, pages: dict[str, str]) -> list[str]:
     """Each chapter page once: chapter 5's gradient check first, then every cell, then (4 and 5) the probe."""
     problems, ran, shown, visited = [], 0, 0, 0
@@ -320,6 +437,8 @@ def check_pages(browser: Browser, base: str, pages: dict[str, str]) -> list[str]
             problems.append(f"{page_path}: the page fetched Pyodide before any Run was pressed")
         if stem == "05-backprop":
             problems += check_gradient(page, page_path)
+            found, _ = check_editing(browser, base, page_path)
+            problems += found
         found, runnable, visible = check_every_cell(page)
         problems += found
         ran, shown = ran + runnable, shown + visible
@@ -421,7 +540,8 @@ def site_size() -> dict[str, int]:
             path.stat().st_size if path.is_file() else 0)
 
     return {"Pyodide": size(SITE / "pyodide"), "zips": size(SITE / live.OUT),
-            "scripts": sum(size(SITE / "_static" / f) for f in ("live.js", "live.css", "live_runner.py"))}
+            "editor, Graphviz, pytest": size(SITE / "live"),
+            "scripts": sum(size(path) for path in (SITE / "_static").glob("live*"))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -480,7 +600,8 @@ def main(argv: list[str] | None = None) -> int:
                             for field in ("ru_utime", "ru_stime"))
     mb = {k: v / 1e6 for k, v in sizes.items()}
     added = sum(extension.values())
-    print(f"live book: site +{sum(mb.values()):.1f} MB (Pyodide {mb['Pyodide']:.1f} MB, zips {mb['zips']:.2f} MB, "
+    print(f"live book: site +{sum(mb.values()):.1f} MB (Pyodide {mb['Pyodide']:.1f} MB, "
+          f"editor, Graphviz and pytest {mb['editor, Graphviz, pytest']:.1f} MB, zips and tools {mb['zips']:.2f} MB, "
           f"scripts {mb['scripts'] * 1000:.0f} kB); build +{added + checks:.0f} s (extension {added:.1f} s, "
           f"checks {checks:.0f} s, {cpu:.0f} s of CPU); {'OK' if not problems else f'{len(problems)} problems'}")
     return 1 if problems else 0

@@ -124,6 +124,7 @@
       } finally {
         owner.run.disabled = false;
         owner.stop.hidden = true;
+        if (owner.run.dataset) owner.run.dataset.runs = Number(owner.run.dataset.runs ?? 0) + 1; // for the checks
         owner.stopped = false;
         current = progressShown = null;
       }
@@ -262,7 +263,9 @@
     }
     out.replaceChildren();
     for (const [kind, text] of reply.parts) {
-      if (kind === "html") {
+      if (kind === "dot") {
+        out.append(draw(text));
+      } else if (kind === "html") {
         const html = make("div", "live-html");
         html.innerHTML = text; // only display(HTML(...)) makes this part
         out.append(html);
@@ -273,6 +276,16 @@
     if (!reply.parts.length) out.append(make("pre", "", "(no output)"));
     out.classList.toggle("live-error", !reply.ok && !reply.stopped);
     return out;
+  }
+
+  // A drawing's DOT, drawn by Graphviz compiled to WebAssembly (live/viz.mjs, loaded by the first drawing).
+  let viz = null;
+  function draw(dot) {
+    const figure = make("div", "live-drawing", "Drawing…");
+    viz ??= import(url(data.viz)).then(({ instance }) => instance());
+    viz.then((graphviz) => figure.replaceChildren(graphviz.renderSVGElement(dot)))
+      .catch((error) => { figure.textContent = `Graphviz could not draw this: ${error}`; });
+    return figure;
   }
 
   // ------------------------------------------------------------ cells
