@@ -154,6 +154,7 @@
     owner.state.textContent = "Tangling the chapter's code as you edited it…";
     const reply = await ask({ type: "package", request });
     if (reply.stopped) return false;
+    if (!reply.ok && !reply.where) throw reply; // the page's Python failed: its own message
     if (!reply.ok) {
       showTangleError(reply, edited);
       owner.show({ ok: false, parts: [["text", `The chapter's code as you edited it does not tangle:\n${reply.error}`]] });

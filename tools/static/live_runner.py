@@ -59,7 +59,8 @@ current: Output | None = None  # the running cell's output, for display()
 def use_package(folder: str) -> None:
     """Put the chapter's package (unpacked in folder) first on the path, forgetting any other micrograd."""
     for name, module in list(sys.modules.items()):  # the package, and tests that imported it
-        if name.split(".")[0] == "micrograd" or (getattr(module, "__file__", None) or "").startswith(folder):
+        file = getattr(module, "__file__", None)
+        if name.split(".")[0] == "micrograd" or (isinstance(file, str) and file.startswith(folder)):
             del sys.modules[name]
     if folder in sys.path:
         sys.path.remove(folder)
