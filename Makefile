@@ -43,8 +43,13 @@ system-test:
 tangle: $(STAMP) ## write micrograd/ from the chapters
 	$(PY) tools/tangle.py
 
-check-tangle: $(STAMP) ## fail if micrograd/ differs from the chapters
+# Checked once until a chapter, the package or the tool changes: `make test` and `make book` share it.
+TANGLE_CHECKED := _build/.tangle-checked
+$(TANGLE_CHECKED): $(STAMP) _toc.yml _config.yml $(wildcard book/*.md micrograd/*.py tools/tangle.py tools/literate/*.py)
 	$(PY) tools/tangle.py --check
+	@mkdir -p $(@D) && touch $@
+
+check-tangle: $(TANGLE_CHECKED) ## fail if micrograd/ differs from the chapters
 
 # ruff (settings in pyproject.toml) prints each problem as FILE:LINE:COL; the lines after it say how to fix.
 LINTED := tools tests micrograd

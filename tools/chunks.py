@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import sys
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +42,8 @@ import snapshots  # noqa: E402
 import tangle  # noqa: E402
 
 # The widest line of code or output the book shows, in characters: on the site at 1280 px and in the PDF.
-LINE_LIMIT = 96
+# Set once, as ruff's line length for the package (pyproject.toml), which `make lint` checks.
+LINE_LIMIT = tomllib.loads((TOOLS.parent / "pyproject.toml").read_text())["tool"]["ruff"]["line-length"]
 
 SETUP_MARKER = "# This chapter's code (filled in when the book is built)"
 # For a chapter whose cells read the whole book (counts of chunks, lines of the final package):

@@ -2,8 +2,6 @@
 import re
 from pathlib import Path
 
-import chunks
-
 ROOT = Path(__file__).resolve().parent.parent.parent
 APPENDIX = ROOT / "book" / "a1-package.md"
 
@@ -24,16 +22,3 @@ def test_every_included_file_exists_once():
     files = included_files()
     assert len(files) == len(set(files))
     assert all((ROOT / f).is_file() for f in files)
-
-
-# Appendix A prints the package; its lines, chunks indented as the package has them, keep
-# to the book's one line limit too (tools/chunks.py sets the site's and the PDF's code for it).
-PRINTED_WIDTH = chunks.LINE_LIMIT
-
-
-def test_every_line_of_the_package_fits_a_printed_line():
-    long_lines = [f"{path.relative_to(ROOT)}:{n}: {len(line)} characters"
-                  for path in sorted((ROOT / "micrograd").glob("*.py"))
-                  for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
-                  if len(line) > PRINTED_WIDTH]
-    assert not long_lines, "\n".join(long_lines)

@@ -109,7 +109,7 @@ def test_the_glue_check_sees_a_shown_value():
 
 
 # The book's one limit for a line of code, on the site and in the PDF (tools/chunks.py sets
-# both from it). The package, with the indentation it adds to chunks: test_a1_package.py.
+# both from it). The package, with the indentation it adds to chunks: ruff (`make lint`).
 PRINTED_WIDTH = chunks.LINE_LIMIT
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import snapshots
 import tangle
+from literate import expand
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,20 +38,33 @@ def test_byte_identical_packages_are_one_snapshot_named_after_its_chapters(tmp_p
     assert groups[0].files == {}
 
 
-def test_each_snapshot_is_what_tangle_through_its_chapters_gives(tmp_path):
+def through(root: Path, chapter: str) -> dict[str, str]:
+    """The package at the end of chapter, tangled on its own: the chunk pieces up to that chapter alone,
+    expanded without the parsed book's cache or the states of the chapters before it."""
+    chapters = tangle.read_toc(root)
+    pieces = tangle.pieces(root)
+    upto = [p for p in pieces if chapters.index(p["chapter"]) <= chapters.index(chapter)]
+    return expand.tangle_pieces(upto, chapters, known={p["name"] for p in pieces})
+
+
+def test_each_snapshot_is_what_its_chapters_alone_give(tmp_path):
     root = mini_book(tmp_path)
-    for group in snapshots.distinct(root):
+    groups = snapshots.distinct(root)
+    for group in groups:
         for chapter in group.chapters:
-            assert group.files == tangle.tangle(root, through=chapter).files, chapter
+            assert group.files == through(root, chapter), chapter
+    # by hand: chapter b writes both files, d replaces other.py's one line
+    assert groups[1].files["pkg/other.py"].endswith("# <<other>> b.md:10\nY = 1\n")
+    assert groups[2].files["pkg/other.py"].endswith("# <<other>> d.md:5\nY = 2\n")
+    assert groups[2].files["pkg/mod.py"] == groups[1].files["pkg/mod.py"]
 
 
-def test_the_books_snapshots_are_what_tangle_through_gives():
+def test_the_books_snapshots_are_what_each_chapter_alone_gives():
     groups = snapshots.distinct(ROOT)
     assert [c for g in groups for c in g.chapters] == tangle.read_toc(ROOT)
     for group in groups:
-        assert all(group.files == tangle.tangle(ROOT, through=c).files for c in group.chapters), group.name
+        assert all(group.files == through(ROOT, c) for c in group.chapters), group.name
     assert all(a.files != b.files for a, b in zip(groups, groups[1:]))  # neighbours differ, or they would be one
-    assert groups[-1].files == tangle.tangle(ROOT).files
 
 
 def test_sharing_groups_by_the_named_files_only(tmp_path):
