@@ -355,9 +355,9 @@ def check_editing(browser: Browser, base: str, page_path: str) -> tuple[list[str
         problems.append(f"{page_path}: a million lines were not cut with a note ({len(output)} characters)")
     page.locator(f".live-cell-{second}").locator("button", has_text="Reset").click()
     # Break a chunk: the chapter's tests fail in the page; the edit outlives a reload; Reset: they pass.
-    piece = next(p for p in page_data(page)["pieces"] if BREAK[0] in "\n".join(p["body"]))
+    piece = next(p for p in page_data(page)["pieces"] if BREAK[0] in p["text"])
     box, bar = page.locator(f"#{piece['id']}"), page.locator(f"#{piece['id']} + .live-bar")
-    broken = "\n".join(piece["body"]).replace(*BREAK)
+    broken = piece["text"].replace(*BREAK)
     type_into(bar.locator("button", has_text="Edit"), box, broken)
     summary, seconds["tests, broken"] = run_tests(page)
     if "failed" not in summary:
@@ -389,7 +389,7 @@ def check_tangle_errors(page, page_path: str, piece: dict) -> list[str]:
     problems = []
     box, bar = page.locator(f"#{piece['id']}"), page.locator(f"#{piece['id']} + .live-bar")
     error = page.locator(f"#{piece['id']} ~ .live-tangle-error").first
-    body = piece["body"]
+    body = piece["text"].split("\n")
     for edit, expected in ((body[:1] + ["    def (:"] + body[1:], f"{piece['chapter']}:{piece['body_line'] + 1}: "
                             "error:"), (body + ["<<no such chunk>>"], "reference to undefined chunk «no such chunk»")):
         type_into(bar.locator("button", has_text="Edit"), box, "\n".join(edit))

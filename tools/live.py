@@ -248,8 +248,9 @@ def takeaway(root: Path, chapter: str, title: str, snapshot: Path | None = None)
 
 # The files the page's Python gets from the book, by where it puts them: the runner, and the tangle and
 # the traceback plugin the book's own build uses (tools/static/live_worker.mjs).
-LIB = {"tools/live_runner.py": "tools/static/live_runner.py", "tools/tangle.py": "tools/tangle.py",
-       "tools/book_tracebacks.py": "tools/book_tracebacks.py", "micrograd/booktrace.py": "micrograd/booktrace.py"}
+LIB = {f"tools/{name}": f"tools/{name}" for name in (
+    "literate/__init__.py", "literate/errors.py", "literate/graph.py", "literate/expand.py", "book_tracebacks.py")}
+LIB.update({"tools/live_runner.py": "tools/static/live_runner.py", "micrograd/booktrace.py": "micrograd/booktrace.py"})
 WHEELS = Path("_build/vendor/live/wheels")  # pytest and hypothesis for the page (Makefile)
 
 
@@ -258,9 +259,8 @@ def book_pieces(root: Path, listings: dict | None = None) -> tuple[list[dict], l
     import chunks
 
     listings = listings or chunks.index_book(root)
-    blocks = tangle.parse_book(root)
-    pieces = [dict(asdict(block), id=listings[(block.chapter, block.line)].label) for block in blocks]
-    return pieces, sorted({block.name for block in blocks}), tangle.read_toc(root)
+    pieces = [dict(piece, id=listings[(piece["chapter"], piece["line"])].label) for piece in tangle.pieces(root)]
+    return pieces, sorted({piece["name"] for piece in pieces}), tangle.read_toc(root)
 
 
 def timed(handler):

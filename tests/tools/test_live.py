@@ -3,6 +3,7 @@ and the independent gradient check of tools/check_live.py. The browser itself is
 from __future__ import annotations
 
 import io
+import json
 import re
 import sys
 import textwrap
@@ -204,6 +205,21 @@ def test_the_pages_graphviz_writes_the_dot_the_graphviz_package_writes(monkeypat
 # ---------------------------------------------------------------- the package as edited in the page
 
 
+def retangle(pieces: list[dict], names: list[str], chapters: list[str], folder: Path) -> dict:
+    """live_runner.retangle into folder, then the files it wrote (the path put back as it was)."""
+    saved_path, saved = list(sys.path), {k: v for k, v in sys.modules.items() if k.startswith("micrograd")}
+    try:
+        answer = json.loads(live_runner.retangle(json.dumps({"pieces": pieces, "names": names,
+                                                             "chapters": chapters}), str(folder)))
+    finally:
+        sys.path[:] = saved_path
+        for name in [n for n in sys.modules if n.startswith("micrograd")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+    files = {p.relative_to(folder).as_posix(): p.read_text() for p in folder.rglob("*.py")}
+    return answer, files
+
+
 def pieces_through(chapter: str) -> tuple[list[dict], list[str], list[str]]:
     pieces, names, chapters = live.book_pieces(ROOT)
     upto = chapters[: chapters.index(chapter) + 1]
@@ -211,24 +227,25 @@ def pieces_through(chapter: str) -> tuple[list[dict], list[str], list[str]]:
 
 
 @pytest.mark.parametrize("chapter", ["book/05-backprop.md", "book/08-fast.md"])
-def test_the_page_tangles_a_chapter_as_tangle_does(chapter):
-    pieces, names, chapters = pieces_through(chapter)
-    assert live_runner.tangle_pieces(tangle, pieces, names, chapters) == tangle.tangle(ROOT, through=chapter).files
+def test_the_page_tangles_a_chapter_as_tangle_does(chapter, tmp_path):
+    answer, files = retangle(*pieces_through(chapter), tmp_path)
+    assert answer == {"ok": True} and files == tangle.tangle(ROOT, through=chapter).files
 
 
-def test_an_edited_chunk_is_tangled_and_its_errors_point_at_its_line():
+def test_an_edited_chunk_is_tangled_and_its_errors_point_at_its_line(tmp_path):
     pieces, names, chapters = pieces_through("book/05-backprop.md")
     piece = next(p for p in pieces if p["chapter"] == "book/05-backprop.md")
-    files = live_runner.tangle_pieces(tangle, [dict(p, body=p["body"] + ["# edited"]) if p is piece else p
-                                               for p in pieces], names, chapters)
-    assert "# edited" in "".join(files.values())
-    broken = [dict(p, body=["def (:"] + p["body"]) if p is piece else p for p in pieces]
-    with pytest.raises(tangle.TangleError) as err:
-        live_runner.tangle_pieces(tangle, broken, names, chapters)
-    assert err.value.where == f"{piece['chapter']}:{piece['body_line']}" and "not be valid Python" in str(err.value)
-    unknown = [dict(p, body=["<<no such chunk>>"]) if p is piece else p for p in pieces]
-    with pytest.raises(tangle.TangleError, match="undefined chunk «no such chunk»"):
-        live_runner.tangle_pieces(tangle, unknown, names, chapters)
+
+    def edited(text: str) -> list[dict]:
+        return [dict(p, text=text) if p is piece else p for p in pieces]
+
+    answer, files = retangle(edited(piece["text"] + "\n# edited"), names, chapters, tmp_path)
+    assert answer == {"ok": True} and "# edited" in "".join(files.values())
+    answer, _ = retangle(edited("def (:\n" + piece["text"]), names, chapters, tmp_path)
+    assert answer["where"] == f"{piece['chapter']}:{piece['body_line']}" and "not be valid Python" in answer["error"]
+    answer, _ = retangle(edited("<<no such chunk>>"), names, chapters, tmp_path)
+    assert answer["error"].startswith(f"{piece['chapter']}:{piece['body_line']}: error: ")
+    assert "undefined chunk «no such chunk»" in answer["error"]
 
 
 # ---------------------------------------------------------------- what a cell needs

@@ -145,7 +145,7 @@
     const request = edited.length ? JSON.stringify({
       pieces: data.pieces.map((piece) => {
         const mine = edited.find((e) => e.id === piece.id);
-        return mine ? { ...piece, body: mine.editedText().split("\n") } : piece;
+        return mine ? { ...piece, text: mine.editedText() } : piece;
       }),
       names: data.names, chapters: data.chapters,
     }) : null;
@@ -348,7 +348,7 @@
     const box = document.getElementById(piece.id);
     const code = box && box.querySelector("div.highlight");
     if (!code) continue;
-    const e = editable({ id: piece.id, original: piece.body.join("\n"), box, code, after: box, listing: true,
+    const e = editable({ id: piece.id, original: piece.text, box, code, after: box, listing: true,
       label: `The book's code: «${piece.name}»` });
     e.piece = piece;
     e.error = make("p", "live-tangle-error");

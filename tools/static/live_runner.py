@@ -219,17 +219,20 @@ def _print_error(err: BaseException) -> None:
 
 
 def retangle(request: str, folder: str) -> str:
-    """Tangle the chapter's chunks as the reader edited them into folder's package, with tools/tangle.py's code.
+    """Tangle the chapter's chunks as the reader edited them into folder's package, with the book's own tangle.
 
-    request: JSON {"pieces": [...], "names": [...], "chapters": [...]}, the chunk blocks through this
-    chapter (tools/live.py writes them). Answers JSON {"ok": true} or {"ok": false, "error": the
-    tangle's one-line error, "where": "book/x.md:LINE"}.
+    request: JSON {"pieces": [...], "names": [...], "chapters": [...]}: the chunk blocks through this
+    chapter, as tools/tangle.py's pieces() gives them, every chunk's name, the chapters (tools/live.py
+    writes them). Answers JSON {"ok": true} or {"ok": false, "error": tangle's one-line error,
+    "where": "book/x.md:LINE"}.
     """
-    tangle = _tangle_module()
+    from literate.errors import TangleError
+    from literate.expand import tangle_pieces
+
     data = json.loads(request)
     try:
-        files = tangle_pieces(tangle, data["pieces"], data["names"], data["chapters"])
-    except tangle.TangleError as err:
+        files = tangle_pieces(data["pieces"], data["chapters"], known=data["names"])
+    except TangleError as err:
         return json.dumps({"ok": False, "error": str(err), "where": err.where})
     package = Path(folder)
     for top in {Path(path).parts[0] for path in files}:
@@ -240,33 +243,6 @@ def retangle(request: str, folder: str) -> str:
     use_package(folder)
     reset()
     return json.dumps({"ok": True})
-
-
-def _tangle_module():
-    """tools/tangle.py, served with the site: the third-party modules it needs only to read chapters are absent."""
-    class Absent(type):
-        def __getattr__(cls, name):
-            return cls
-
-    for name in ("yaml", "docutils", "docutils.parsers", "docutils.parsers.rst", "markdown_it",
-                 "markdown_it.renderer", "myst_parser", "myst_parser.config", "myst_parser.config.main",
-                 "myst_parser.parsers", "myst_parser.parsers.mdit", "myst_parser.parsers.directives"):
-        if name not in sys.modules:
-            module = sys.modules[name] = types.ModuleType(name)
-            module.__getattr__ = lambda attribute: Absent(attribute, (), {})
-    import tangle
-
-    return tangle
-
-
-def tangle_pieces(tangle, pieces: list[dict], names: list[str], chapters: list[str]) -> dict[str, str]:
-    """The package from these chunk blocks, as tangle.tangle_chapters builds a chapter's: {path: text}."""
-    blocks = [tangle.Block(**{key: value for key, value in piece.items() if key != "id"}) for piece in pieces]
-    defined = dict.fromkeys(names)  # every chunk of the book: a later chapter's may be referred to already
-    tangle.check_references(blocks, defined)
-    chunks = tangle.build_chunks(blocks)
-    tangle.check_graph(chunks, defined, False)
-    return tangle._tangle_state(types.SimpleNamespace(chapters=chapters), chunks, "").files
 
 
 def run_tests(folder: str) -> str:

@@ -52,8 +52,8 @@ async function start(message) {
   pyodide = await loadPyodide({ indexURL: settings.pyodide });
   say("the chapter's package");
   // The runner and the book's tools it uses, under lib/tools; booktrace where book_tracebacks looks for it.
-  for (const folder of ["lib", "lib/tools", "lib/micrograd"]) pyodide.FS.mkdirTree(`${HOME}/${folder}`);
   for (const [name, url] of Object.entries(settings.modules)) {
+    pyodide.FS.mkdirTree(`${HOME}/lib/${name}`.replace(/\/[^/]*$/, ""));
     pyodide.FS.writeFile(`${HOME}/lib/${name}`, await text(url));
   }
   pyodide.runPython(`import sys; sys.path.insert(0, "${HOME}/lib/tools")`);
