@@ -185,6 +185,7 @@
 
   async function edit(e, text = e.text()) {
     if (e.editor) return e.editor.focus();
+    if (!ready && !e.kept) startWorker(); // a reader who edits will run: Python starts meanwhile
     editorModule ??= import(url(data.editor));
     const { createEditor } = await editorModule;
     if (e.editor) return e.editor.focus();
@@ -196,7 +197,7 @@
     });
     e.editButton.hidden = true;
     changed(e);
-    e.editor.focus();
+    if (!e.kept) e.editor.focus();
   }
 
   function changed(e) {
@@ -236,7 +237,8 @@
     code.addEventListener("click", () => edit(e)); // a reader may simply click into the code
     const kept = store.get(id);
     if (kept && kept.original === original) {
-      edit(e, kept.text);
+      e.kept = true; // opened for the reader on load: no reason to start Python yet
+      edit(e, kept.text).then(() => { e.kept = false; });
     } else if (kept) {
       // The book changed here since the edit: keep the edit, flag it, do not use it.
       e.flag.append(make("span", "", "The book's code here changed since you edited it. "

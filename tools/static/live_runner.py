@@ -248,12 +248,19 @@ def retangle(request: str, folder: str) -> str:
 def run_tests(folder: str) -> str:
     """The chapter's tests (its zip's) on folder's package: pytest's output, with book lines in tracebacks."""
     import pytest
+    from hypothesis import Phase, settings
 
     import book_tracebacks
 
+    # The page's Python is several times slower than the reader's own: no deadline per example, and no
+    # shrinking of a failing one (it can take minutes there); the failure shows the example as found.
+    settings.register_profile("page", deadline=None, database=None,
+                              phases=[phase for phase in Phase if phase is not Phase.shrink])
+    settings.load_profile("page")
     out = Output()
     with contextlib.chdir(folder), contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         use_package(folder)
         code = pytest.main(["-q", "--tb=short", "--capture=sys", folder],
                            plugins=[book_tracebacks])
-    return json.dumps({"parts": out.finish(), "ok": code == 0})
+    note = ["note", "In the page, hypothesis has no deadline and does not shrink a failing example."]
+    return json.dumps({"parts": [*out.finish(), note], "ok": code == 0})
