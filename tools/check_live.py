@@ -384,6 +384,36 @@ def check_editing(browser: Browser, base: str, page_path: str) -> tuple[list[str
     return problems, seconds
 
 
+def check_phone(browser: Browser, base: str, page_path: str) -> list[str]:
+    """At 390 px, as on a phone: a cell's editor fits the screen, takes typed text, and Shift+Enter runs it."""
+    context = browser.browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context.route("**/*", browser.route)
+    page = context.new_page()
+    page.goto(urljoin(base, page_path), wait_until="domcontentloaded")
+    first = next(n for n, c in enumerate(cells_of(page)) if not (c["hidden"] or c["setup"] or c["needs"]))
+    cell = page.locator(f".live-cell-{first}")
+    problems = []
+    try:
+        cell.locator("button", has_text="Edit").tap()
+        editor = cell.locator(".cm-content")
+        editor.wait_for(timeout=RUN_TIMEOUT)
+        editor.press("Control+End")
+        editor.press_sequentially("\nprint('typed on a phone')")
+        box = cell.locator(".cm-editor").bounding_box()
+        if box["x"] < 0 or box["x"] + box["width"] > 390:
+            problems.append(f"{page_path}: at 390 px the editor runs from {box['x']:.0f} to "
+                            f"{box['x'] + box['width']:.0f} px")
+        runs = cell.locator("button.live-run").get_attribute("data-runs") or "0"
+        editor.press("Shift+Enter")
+        page.wait_for_function("([b, n]) => (b.dataset.runs || '0') !== n",
+                               arg=[cell.locator("button.live-run").element_handle(), runs], timeout=RUN_TIMEOUT)
+        if "typed on a phone" not in cell.locator(".live-output").text_content():
+            problems.append(f"{page_path}: at 390 px, typed code did not run with Shift+Enter")
+    finally:
+        context.close()
+    return problems
+
+
 def check_tangle_errors(page, page_path: str, piece: dict) -> list[str]:
     """A syntax error in a listing is shown at its own line; a reference to no chunk, with tangle's error."""
     problems = []
@@ -438,7 +468,7 @@ def check_pages(browser: Browser, base: str, pages: dict[str, str]) -> list[str]
         if stem == "05-backprop":
             problems += check_gradient(page, page_path)
             found, _ = check_editing(browser, base, page_path)
-            problems += found
+            problems += found + check_phone(browser, base, page_path)
         found, runnable, visible = check_every_cell(page)
         problems += found
         ran, shown = ran + runnable, shown + visible
