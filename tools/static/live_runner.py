@@ -260,7 +260,7 @@ def run_tests(folder: str) -> str:
     out = Output()
     with contextlib.chdir(folder), contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         use_package(folder)
-        # hypothesis is imported above (and by any earlier run), so pytest cannot rewrite its asserts: not a test's warning
+        # hypothesis is imported above (and by earlier runs): pytest cannot rewrite its asserts, not a test's warning
         code = pytest.main(["-q", "--tb=short", "--capture=sys", "-W", "ignore::pytest.PytestAssertRewriteWarning",
                             folder], plugins=[book_tracebacks])
     note = ["note", "In the page, hypothesis has no deadline and does not shrink a failing example."]
