@@ -7,7 +7,8 @@ and the helpers both use to act on a page as a reader would (type, press Run, wa
 * A chunk broken (the graph walked in the wrong order): the chapter's tests fail in the page;
   after a reload the edit is still there, marked; Reset brings the book's code back and the
   tests pass; a syntax error shows at the listing's own line, a reference to no chunk with
-  tangle's own error; after Reset and a reload, nothing is edited.
+  tangle's own error; after Reset and a reload, nothing is edited; an edit kept from before
+  the book changed the listing is flagged and not used.
 * At 390 px, as on a phone: the editor fits, takes typed code, and Shift+Enter runs it.
 """
 from __future__ import annotations
@@ -122,6 +123,7 @@ def check_editing(browser, base: str, page_path: str) -> list[str]:
     page.reload(wait_until="domcontentloaded")
     if page.locator(f"#{piece['id']} .cm-content").count():
         problems.append(f"{page_path}: after Reset and a reload, «{piece['name']}» still opens edited")
+    problems += check_stale_edit(page, page_path, piece)
     print(f"  {page_path}: first output {seconds['cold']:.1f} s cold, {seconds['warm']:.2f} s warm; Stop "
           f"{seconds['stop']:.1f} s; the chapter's tests {seconds['tests']:.1f} s ({summary}), "
           f"{seconds['tests, broken']:.1f} s with «{piece['name']}» broken")
@@ -156,6 +158,21 @@ def check_phone(browser, base: str, page_path: str) -> list[str]:
             problems.append(f"{page_path}: at 390 px, typed code did not run with Shift+Enter")
     finally:
         context.close()
+    return problems
+
+
+def check_stale_edit(page, page_path: str, piece: dict) -> list[str]:
+    """An edit kept from before the book changed the listing is flagged, and not used, after a reload."""
+    page.evaluate("([id, text]) => localStorage.setItem(`live-edit:${location.pathname}:${id}`,"
+                  " JSON.stringify({original: 'the book as it was', text}))", [piece["id"], piece["text"] + "\n# mine"])
+    page.reload(wait_until="domcontentloaded")
+    flag = page.locator(f"#{piece['id']} ~ .live-flag").first
+    problems = []
+    if not flag.is_visible() or "changed since you edited it" not in flag.text_content():
+        problems.append(f"{page_path}: an edit kept from before the book changed «{piece['name']}» is not flagged")
+    if page.locator(f"#{piece['id']} .cm-content").count():
+        problems.append(f"{page_path}: an edit kept from before the book changed «{piece['name']}» was applied")
+    page.locator(f"#{piece['id']} + .live-bar").locator("button", has_text="Reset").click()
     return problems
 
 

@@ -43,8 +43,10 @@
     get(id) {
       try { return JSON.parse(localStorage.getItem(this.key(id))); } catch { return null; }
     },
-    set(id, original, text) { localStorage.setItem(this.key(id), JSON.stringify({ original, text })); },
-    drop(id) { localStorage.removeItem(this.key(id)); },
+    set(id, original, text) {
+      try { localStorage.setItem(this.key(id), JSON.stringify({ original, text })); } catch { /* full, or off */ }
+    },
+    drop(id) { try { localStorage.removeItem(this.key(id)); } catch { /* off */ } },
   };
 
   // ------------------------------------------------------------ the page's Python, in a worker
@@ -262,7 +264,10 @@
     if (!out) {
       out = make("div", "live-output");
       out.setAttribute("role", "status");
-      anchor.after(out);
+      const built = box.querySelector(":scope > .cell_output");
+      if (anchor) anchor.after(out); // below the cell's buttons
+      else if (built) built.before(out); // a cell whose code the page does not show: in its output's place
+      else box.append(out);
     }
     out.replaceChildren();
     for (const [kind, text] of reply.parts) {
