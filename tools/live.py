@@ -340,8 +340,9 @@ def on_doctree_resolved(app, doctree, docname: str) -> None:
     if zip_uri:
         link = (f'<p class="live-takeaway"><a href="{zip_uri}" download>This chapter\'s code to take away'
                 f"</a> (zip): the package as it stands at the end of this chapter, with its tests. "
-                "A code cell that needs only the package and Python's standard library can be changed "
-                "and run right here: press its Run button.</p>")
+                "Here in the page, a code cell can be changed and run (its Edit and Run buttons), and so can "
+                "the book's own code: each listing's Edit button changes the package the cells and this "
+                "chapter's tests run on. Your edits stay in this browser until you press Reset.</p>")
         section = next(doctree.findall(nodes.section), None)
         target = section if section is not None else doctree
         title = next(iter(target.findall(nodes.title)), None)
