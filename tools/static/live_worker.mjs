@@ -47,20 +47,23 @@ function say(what) {
 
 async function start(message) {
   settings = message;
+  // The small files come in while Python starts.
+  const modules = Promise.all(Object.entries(settings.modules).map(async ([name, url]) => [name, await text(url)]));
+  const zip = settings.package ? bytes(settings.package) : null;
   say("Python (Pyodide)");
   const { loadPyodide } = await import(new URL("pyodide.mjs", settings.pyodide).href);
   pyodide = await loadPyodide({ indexURL: settings.pyodide });
   say("the chapter's package");
   // The runner and the book's tools it uses, under lib/tools; booktrace where book_tracebacks looks for it.
-  for (const [name, url] of Object.entries(settings.modules)) {
+  for (const [name, source] of await modules) {
     pyodide.FS.mkdirTree(`${HOME}/lib/${name}`.replace(/\/[^/]*$/, ""));
-    pyodide.FS.writeFile(`${HOME}/lib/${name}`, await text(url));
+    pyodide.FS.writeFile(`${HOME}/lib/${name}`, source);
   }
   pyodide.runPython(`import sys; sys.path.insert(0, "${HOME}/lib/tools")`);
   live = pyodide.pyimport("live_runner");
   live.install_stubs();
-  if (settings.package) {
-    settings.zip = await bytes(settings.package);
+  if (zip) {
+    settings.zip = await zip;
     unpackPackage();
   }
   return { ok: true };
