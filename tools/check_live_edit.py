@@ -2,7 +2,7 @@
 and the helpers both use to act on a page as a reader would (type, press Run, wait).
 
 * Start times: the first output, cold and warm.
-* A long cell: the page still answers, Stop ends it within STOP_BUDGET, the next cell runs;
+* A long cell: the page still answers, Stop ends it within STOP_BUDGET (and a test run too), the next cell runs;
   a million lines of output are cut with a note.
 * A chunk broken (the graph walked in the wrong order): the chapter's tests fail in the page;
   after a reload the edit is still there, marked; Reset brings the book's code back and the
@@ -119,6 +119,15 @@ def check_editing(browser, base: str, page_path: str) -> list[str]:
     summary, seconds["tests"] = run_tests(page)
     if "passed" not in summary or "failed" in summary:
         problems.append(f"{page_path}: after Reset, the chapter's tests said {summary!r}")
+    # Stop ends a test run too, within the budget.
+    tests = page.locator(".live-page button", has_text="tests")
+    tests.click()
+    page.wait_for_function("b => b.disabled", arg=tests.element_handle())
+    began = time.monotonic()
+    page.locator(".live-page button", has_text="Stop").click()
+    page.wait_for_function("b => !b.disabled", arg=tests.element_handle(), timeout=10_000)
+    if time.monotonic() - began > STOP_BUDGET:
+        problems.append(f"{page_path}: Stop took {time.monotonic() - began:.1f} s to end the chapter's tests")
     problems += check_tangle_errors(page, page_path, piece)
     page.reload(wait_until="domcontentloaded")
     if page.locator(f"#{piece['id']} .cm-content").count():
