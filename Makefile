@@ -100,7 +100,8 @@ $(VENDOR)/live/wheels/.done: requirements/live-wheels.txt | $(STAMP) $(VENDOR)/l
 	rm -rf $(VENDOR)/live/wheels && mkdir -p $(VENDOR)/live/wheels
 	$(PY) -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: --require-hashes \
 	  --platform any --implementation py --python-version 3.14 \
-	  -r requirements/live-wheels.txt -d $(VENDOR)/live/wheels $(PIP_FAILED)
+	  -r requirements/live-wheels.txt -d $(VENDOR)/live/wheels \
+	  || { echo "make html: pip could not fetch the page's wheel named above (offline, and not in pip's cache?)" >&2; exit 1; }
 	touch $@
 
 LIVE_VENDOR := $(VENDOR)/mathjax/tex-mml-chtml.js $(VENDOR)/pyodide/pyodide.mjs $(VENDOR)/live/editor.mjs \
