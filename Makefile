@@ -88,7 +88,29 @@ $(VENDOR)/pyodide/pyodide.mjs: requirements/pyodide.sha256 | $(VENDOR)/mathjax/t
 	  cp pyodide.mjs pyodide.asm.mjs pyodide.asm.wasm python_stdlib.zip pyodide-lock.json ../../pyodide/
 	rm -rf $(VENDOR)/pyodide-download
 
-html: $(STAMP) system check-tangle $(VENDOR)/mathjax/tex-mml-chtml.js $(VENDOR)/pyodide/pyodide.mjs ## build the website
+# The editor (CodeMirror 6) and the Graphviz drawing (@viz-js/viz), from npm: package-lock.json pins every
+# package with its integrity hash and `npm ci` checks them; esbuild (pinned the same way) bundles them.
+NPM := _build/npm
+$(VENDOR)/live/editor.mjs: package.json package-lock.json tools/static/live_editor.mjs tools/static/live_viz.mjs \
+  | $(VENDOR)/mathjax/tex-mml-chtml.js
+	rm -rf $(NPM) $(VENDOR)/live && mkdir -p $(NPM) $(VENDOR)/live && cp package.json package-lock.json $(NPM)/
+	cd $(NPM) && npm ci --ignore-scripts --no-audit --no-fund --silent
+	cd $(NPM) && node -e "require('esbuild').buildSync({entryPoints: {editor: '../../tools/static/live_editor.mjs', \
+	  viz: '../../tools/static/live_viz.mjs'}, bundle: true, format: 'esm', minify: true, nodePaths: ['node_modules'], \
+	  outdir: '../vendor/live', outExtension: {'.js': '.mjs'}, logLevel: 'warning'})"
+
+# pytest and hypothesis for "Run this chapter's tests" in the page: pure-Python wheels, pinned with their hashes.
+$(VENDOR)/live/wheels/.done: requirements/live-wheels.txt | $(STAMP) $(VENDOR)/live/editor.mjs
+	rm -rf $(VENDOR)/live/wheels && mkdir -p $(VENDOR)/live/wheels
+	$(PY) -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: --require-hashes \
+	  --platform any --implementation py --python-version 3.14 \
+	  -r requirements/live-wheels.txt -d $(VENDOR)/live/wheels \
+	  || { echo "make html: pip could not fetch the page's wheel named above (offline, and not in pip's cache?)" >&2; exit 1; }
+	touch $@
+
+LIVE_VENDOR := $(VENDOR)/mathjax/tex-mml-chtml.js $(VENDOR)/pyodide/pyodide.mjs $(VENDOR)/live/editor.mjs \
+  $(VENDOR)/live/wheels/.done
+html: $(STAMP) system check-tangle $(LIVE_VENDOR) ## build the website
 	$(JB) build . $(JBFLAGS)
 	@echo "site: _build/html/index.html"
 

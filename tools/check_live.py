@@ -9,6 +9,7 @@ refused and counted as a problem, so the pages must work offline.
   compare the printed gradients with central differences of the same
   arithmetic on plain floats, computed here.
 * Chapter 4's page does not see chapter 5's ``backward`` (chapter 5's does).
+* Chapter 5: editing, Stop, the chapter's tests in the page, a phone-sized screen (tools/check_live_edit.py).
 * On every chapter page with a cell that can run, running the last such cell
   runs all the cells above it: none may fail. A cell that cannot run says why
   on its button. No page fetches Pyodide before a Run button is pressed.
@@ -47,13 +48,14 @@ from urllib.parse import unquote, urljoin
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import check_book  # noqa: E402
+import check_live_edit  # noqa: E402
 import chunks  # noqa: E402
 import live  # noqa: E402
 import tangle  # noqa: E402
+from check_live_edit import cells_of, run_cell  # noqa: E402
 
 SITE = ROOT / "_build" / "html"
 PDF = ROOT / "_build" / "latex" / "micrograd-book.pdf"
-RUN_TIMEOUT = 120_000  # ms for a page's Python to start and run its cells
 PROBE = "from micrograd.engine import Value\nprint('has backward:', hasattr(Value, 'backward'))"
 
 
@@ -219,33 +221,6 @@ def static_cells(page_path: str) -> list[dict]:
     return json.loads(found[1])["cells"] if found else []
 
 
-def cells_of(page) -> list[dict]:
-    return json.loads(page.locator("#live-data").text_content())["cells"]
-
-
-def run_cell(page, index: int, source: str | None = None) -> tuple[str, bool]:
-    """Type source into cell index (when given) as a reader would, press Run, wait: (its output, no error)."""
-    cell = page.locator(f".live-cell-{index}")
-    reveal(cell)
-    if source is not None:
-        cell.locator(".cell_input pre").fill(source)
-    cell.locator("button.live-run").click()
-    page.wait_for_function(
-        "i => { const b = document.querySelector(`.live-cell-${i} button.live-run`);"
-        " return b && !b.disabled && b.textContent !== 'Run'"
-        " || document.querySelector(`.live-cell-${i} .live-output.live-error`); }",
-        arg=index, timeout=RUN_TIMEOUT)
-    output = cell.locator(".live-output")
-    return output.text_content(), "live-error" not in (output.get_attribute("class") or "")
-
-
-def reveal(cell) -> None:
-    """Open the dropdown (an exercise's solution) that hides a cell, as a reader would, by its title's button."""
-    if not cell.locator("button.live-run").is_visible():
-        dropdown = cell.locator("xpath=ancestor::div[contains(concat(' ', @class, ' '), ' dropdown ')][1]")
-        dropdown.locator("button.toggle-button").first.click()
-
-
 def check_gradient(page, page_path: str) -> list[str]:
     """Change a number in the first cell that prints gradients of Value leaves, run it, derive them here."""
     cell = next((c for c in enumerate(cells_of(page)) if is_gradient_cell(c[1])), None)
@@ -320,6 +295,8 @@ def check_pages(browser: Browser, base: str, pages: dict[str, str]) -> list[str]
             problems.append(f"{page_path}: the page fetched Pyodide before any Run was pressed")
         if stem == "05-backprop":
             problems += check_gradient(page, page_path)
+            problems += check_live_edit.check_editing(browser, base, page_path) + check_live_edit.check_phone(
+                browser, base, page_path)
         found, runnable, visible = check_every_cell(page)
         problems += found
         ran, shown = ran + runnable, shown + visible
@@ -421,7 +398,8 @@ def site_size() -> dict[str, int]:
             path.stat().st_size if path.is_file() else 0)
 
     return {"Pyodide": size(SITE / "pyodide"), "zips": size(SITE / live.OUT),
-            "scripts": sum(size(SITE / "_static" / f) for f in ("live.js", "live.css", "live_runner.py"))}
+            "editor, Graphviz, pytest": size(SITE / "live"),
+            "scripts": sum(size(path) for path in (SITE / "_static").glob("live*"))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -480,7 +458,8 @@ def main(argv: list[str] | None = None) -> int:
                             for field in ("ru_utime", "ru_stime"))
     mb = {k: v / 1e6 for k, v in sizes.items()}
     added = sum(extension.values())
-    print(f"live book: site +{sum(mb.values()):.1f} MB (Pyodide {mb['Pyodide']:.1f} MB, zips {mb['zips']:.2f} MB, "
+    print(f"live book: site +{sum(mb.values()):.1f} MB (Pyodide {mb['Pyodide']:.1f} MB, "
+          f"editor, Graphviz and pytest {mb['editor, Graphviz, pytest']:.1f} MB, zips and tools {mb['zips']:.2f} MB, "
           f"scripts {mb['scripts'] * 1000:.0f} kB); build +{added + checks:.0f} s (extension {added:.1f} s, "
           f"checks {checks:.0f} s, {cpu:.0f} s of CPU); {'OK' if not problems else f'{len(problems)} problems'}")
     return 1 if problems else 0

@@ -1,19 +1,20 @@
-"""Sphinx extension: the live book. A reader runs and changes a chapter's cells in the page, offline.
+"""Sphinx extension: the live book. A reader runs and edits a chapter's cells, and the book's own code, in the page.
 
-* Every code cell of a chapter page gets a Run button. The first press starts
-  Pyodide (CPython compiled to WebAssembly, served with the site from
+* Every code cell of a chapter page gets Run and Edit buttons, and every chunk
+  listing an Edit button. Python (Pyodide, served with the site from
   ``_build/vendor/pyodide``: ``make html`` fetches it, pinned and checked by
-  hash), unpacks the chapter's own package into it and runs the page's cells up
-  to the pressed one in one shared namespace, as a notebook does
-  (tools/static/live.js, tools/static/live_runner.py).
+  hash) runs in a Web Worker, with the chapter's own package, tangled again in
+  the page from the chunks as the reader edited them; the page's cells run in
+  one shared namespace, as in a notebook, and the chapter's tests run on the
+  page's package (tools/static/live.js, live_worker.mjs, live_runner.py).
 * A cell that needs what the page's Python lacks (PyTorch, matplotlib, the
-  Graphviz program, the build's tools) says so on its button instead, and so
-  does a cell that uses a name such a cell defined (:func:`page_cells`).
+  build's tools) says so on its button instead, and so does a cell that uses a
+  name such a cell defined (:func:`page_cells`).
 * Each chapter with code offers its code to take away: a zip of the package as
   it stands at the end of the chapter, the chapter's tests, and a three-line
   README (:func:`takeaway`). The in-page Python unpacks the same zip.
 
-Pages get their cells as a JSON script element; the PDF gets none of this.
+Pages get their cells and the book's chunk blocks as a JSON script element; the PDF gets none of this.
 """
 from __future__ import annotations
 
@@ -43,10 +44,10 @@ PYODIDE = Path("_build/vendor/pyodide")  # relative to the book's root; `make ht
 OUT = "_live"  # the folder of the site that holds the chapters' zips
 
 # What the page's Python lacks, by the name a cell imports or calls, as the button says it.
-MISSING_MODULES = {"torch": "PyTorch", "matplotlib": "matplotlib", "numpy": "NumPy", "graphviz": "Graphviz",
-                   "IPython": "IPython"}
-MISSING_CALLS = {"draw_dot": "the Graphviz program"}
-AVAILABLE_MODULES = {"myst_nb"}  # glue() is a no-op in the page; the book's own package is there too
+MISSING_MODULES = {"torch": "PyTorch", "matplotlib": "matplotlib", "numpy": "NumPy"}
+# glue() is a no-op in the page, display() shows text or HTML, graphviz writes DOT that the page draws
+# (tools/static/live_runner.py); the book's own package is there too.
+AVAILABLE_MODULES = {"myst_nb", "IPython", "graphviz"}
 BOOK_TOOLS = {path.stem for path in TOOLS.glob("*.py")}
 
 
@@ -140,8 +141,6 @@ def _own_needs(tree: ast.AST, packages: set[str]) -> str | None:
                 return "the book's build tools"
             if top not in packages and top not in AVAILABLE_MODULES and top not in sys.stdlib_module_names:
                 return f"the module {top}"
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in MISSING_CALLS:
-            return MISSING_CALLS[node.func.id]
     return None
 
 
@@ -247,6 +246,22 @@ def takeaway(root: Path, chapter: str, title: str, snapshot: Path | None = None)
 
 # ---------------------------------------------------------------- Sphinx
 
+# The files the page's Python gets from the book, by where it puts them: the runner, and the tangle and
+# the traceback plugin the book's own build uses (tools/static/live_worker.mjs).
+LIB = {f"tools/{name}": f"tools/{name}" for name in (
+    "literate/__init__.py", "literate/errors.py", "literate/graph.py", "literate/expand.py", "book_tracebacks.py")}
+LIB.update({"tools/live_runner.py": "tools/static/live_runner.py", "micrograd/booktrace.py": "micrograd/booktrace.py"})
+WHEELS = Path("_build/vendor/live/wheels")  # pytest and hypothesis for the page (Makefile)
+
+
+def book_pieces(root: Path, listings: dict | None = None) -> tuple[list[dict], list[str], list[str]]:
+    """Every chunk block as the page's tangle takes it (with its listing's id), every chunk's name, the chapters."""
+    import chunks
+
+    listings = listings or chunks.index_book(root)
+    pieces = [dict(piece, id=listings[(piece["chapter"], piece["line"])].label) for piece in tangle.pieces(root)]
+    return pieces, sorted({piece["name"] for piece in pieces}), tangle.read_toc(root)
+
 
 def timed(handler):
     """Add the handler's time to app.live_seconds: check_live.py reports what the live book adds to the build."""
@@ -275,7 +290,11 @@ def on_builder_inited(app) -> None:
     out.mkdir(parents=True, exist_ok=True)
     app.live_pages = {}
     snapshots = getattr(app, "chunk_snapshots", {})  # tools/chunks.py's snapshots, when it has written them
+    for name, source in LIB.items():  # what the page's Python needs from the book's tools
+        (out / "lib" / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / "lib" / name).write_bytes((root / source).read_bytes())
     try:
+        app.live_book = book_pieces(root, getattr(app, "chunk_listings", None))
         packages = book_packages(root)
         for chapter in tangle.read_toc(root):
             cells = page_cells(root, chapter, packages)
@@ -305,17 +324,25 @@ def on_doctree_resolved(app, doctree, docname: str) -> None:
         container["classes"].append(f"live-cell-{n}")
     here = app.builder.get_target_uri(docname)
     zip_uri = relative_uri(here, f"{OUT}/{takeaway_name(chapter)}.zip") if has_package else None
-    data = {"pyodide": relative_uri(here, "pyodide/"), "package": zip_uri,
-            "folder": takeaway_name(chapter), "runner": relative_uri(here, "_static/live_runner.py"),
-            "cells": [asdict(cell) for cell in cells]}
+    pieces, names, chapters = app.live_book
+    upto = chapters.index(chapter) + 1
+    wheels = sorted(path.name for path in (Path(app.srcdir) / WHEELS).glob("*.whl"))
+    data = {"pyodide": relative_uri(here, "pyodide/"), "package": zip_uri, "folder": takeaway_name(chapter),
+            "worker": relative_uri(here, "_static/live_worker.mjs"), "editor": relative_uri(here, "live/editor.mjs"),
+            "viz": relative_uri(here, "live/viz.mjs"),
+            "modules": {name: relative_uri(here, f"{OUT}/lib/{name}") for name in LIB},
+            "wheels": [relative_uri(here, f"live/wheels/{name}") for name in wheels],
+            "cells": [asdict(cell) for cell in cells], "chapter": chapter,
+            "pieces": [p for p in pieces if p["chapter"] in chapters[:upto]], "names": names, "chapters": chapters}
     script = json.dumps(data).replace("</", "<\\/")
     doctree.append(nodes.raw("", f'<script type="application/json" id="live-data">{script}</script>',
                              format="html"))
     if zip_uri:
         link = (f'<p class="live-takeaway"><a href="{zip_uri}" download>This chapter\'s code to take away'
                 f"</a> (zip): the package as it stands at the end of this chapter, with its tests. "
-                "A code cell that needs only the package and Python's standard library can be changed "
-                "and run right here: press its Run button.</p>")
+                "Here in the page, a code cell can be changed and run (its Edit and Run buttons), and so can "
+                "the book's own code: each listing's Edit button changes the package the cells and this "
+                "chapter's tests run on. Your edits stay in this browser until you press Reset.</p>")
         section = next(doctree.findall(nodes.section), None)
         target = section if section is not None else doctree
         title = next(iter(target.findall(nodes.title)), None)

@@ -3,6 +3,8 @@ and the independent gradient check of tools/check_live.py. The browser itself is
 from __future__ import annotations
 
 import io
+import json
+import re
 import sys
 import textwrap
 import zipfile
@@ -161,9 +163,89 @@ def test_use_package_switches_to_the_given_folder(tmp_path):
         sys.modules.update(saved)
 
 
-def test_glue_is_a_no_op_in_the_page():
-    live_runner.install_glue_stub()
+def test_glue_is_a_no_op_and_display_shows_html_only_when_asked(monkeypatch):
+    for name in ("myst_nb", "IPython", "IPython.display"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    live_runner.install_stubs()
     assert live_runner.run("from myst_nb import glue\nglue('n', 3)") == ("", True)
+    parts, ok = live_runner.run_parts("from IPython.display import display, HTML\n"
+                                      "print('<b>as text</b>')\ndisplay(HTML('<b>bold</b>'))")
+    assert ok and parts == [["text", "<b>as text</b>\n"], ["html", "<b>bold</b>"]]
+
+
+def test_a_million_lines_are_cut_with_a_note():
+    parts, ok = live_runner.run_parts("for n in range(1_000_000):\n    print(n)")
+    assert ok and parts[0][1].count("\n") == live_runner.MAX_LINES
+    assert parts[-1][0] == "note" and f"{1_000_000 - live_runner.MAX_LINES:,} more lines" in parts[-1][1]
+
+
+def test_the_pages_graphviz_writes_the_dot_the_graphviz_package_writes(monkeypatch):
+    import graphviz
+
+    from micrograd.engine import Value
+    from micrograd.viz import draw_dot
+
+    def drawings():
+        a = Value(2.0)
+        out = (a * Value(-3.0) + a).tanh()
+        out.backward()
+        picture = graphviz.Digraph(graph_attr={"rankdir": "BT"}, node_attr={"shape": "plaintext"})
+        picture.node("a", '<<table border="0"><tr><td><b>a</b> = 2</td></tr></table>>')
+        picture.edge("a", "b", label="1.5", fontcolor="#1f5fa8")
+        sources = [draw_dot(out, {a: 'a "quoted" {x|y}'}).source, picture.source]
+        return [re.sub(r"\d{6,}", "ID", source) for source in sources]  # the boxes' names are id()s
+
+    real = drawings()
+    monkeypatch.delitem(sys.modules, "graphviz")
+    live_runner.install_graphviz()
+    graphviz = sys.modules["graphviz"]  # noqa: F811 - the page's, for drawings() to use
+    assert drawings() == real
+
+
+# ---------------------------------------------------------------- the package as edited in the page
+
+
+def retangle(pieces: list[dict], names: list[str], chapters: list[str], folder: Path) -> dict:
+    """live_runner.retangle into folder, then the files it wrote (the path put back as it was)."""
+    saved_path, saved = list(sys.path), {k: v for k, v in sys.modules.items() if k.startswith("micrograd")}
+    try:
+        answer = json.loads(live_runner.retangle(json.dumps({"pieces": pieces, "names": names,
+                                                             "chapters": chapters}), str(folder)))
+    finally:
+        sys.path[:] = saved_path
+        for name in [n for n in sys.modules if n.startswith("micrograd")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+    files = {p.relative_to(folder).as_posix(): p.read_text() for p in folder.rglob("*.py")}
+    return answer, files
+
+
+def pieces_through(chapter: str) -> tuple[list[dict], list[str], list[str]]:
+    pieces, names, chapters = live.book_pieces(ROOT)
+    upto = chapters[: chapters.index(chapter) + 1]
+    return [p for p in pieces if p["chapter"] in upto], names, chapters
+
+
+@pytest.mark.parametrize("chapter", ["book/05-backprop.md", "book/08-fast.md"])
+def test_the_page_tangles_a_chapter_as_tangle_does(chapter, tmp_path):
+    answer, files = retangle(*pieces_through(chapter), tmp_path)
+    assert answer == {"ok": True} and files == tangle.tangle(ROOT, through=chapter).files
+
+
+def test_an_edited_chunk_is_tangled_and_its_errors_point_at_its_line(tmp_path):
+    pieces, names, chapters = pieces_through("book/05-backprop.md")
+    piece = next(p for p in pieces if p["chapter"] == "book/05-backprop.md")
+
+    def edited(text: str) -> list[dict]:
+        return [dict(p, text=text) if p is piece else p for p in pieces]
+
+    answer, files = retangle(edited(piece["text"] + "\n# edited"), names, chapters, tmp_path)
+    assert answer == {"ok": True} and "# edited" in "".join(files.values())
+    answer, _ = retangle(edited("def (:\n" + piece["text"]), names, chapters, tmp_path)
+    assert answer["where"] == f"{piece['chapter']}:{piece['body_line']}" and "not be valid Python" in answer["error"]
+    answer, _ = retangle(edited("<<no such chunk>>"), names, chapters, tmp_path)
+    assert answer["error"].startswith(f"{piece['chapter']}:{piece['body_line']}: error: ")
+    assert "undefined chunk «no such chunk»" in answer["error"]
 
 
 # ---------------------------------------------------------------- what a cell needs
@@ -179,7 +261,8 @@ def test_cells_say_what_they_need_and_names_carry_it(book):
     ("import math\nprint(math.pi)", None),
     ("from micrograd.engine import Value", None),
     ("import matplotlib.pyplot as plt", "matplotlib"),
-    ("draw_dot(x)", "the Graphviz program"),
+    ("draw_dot(x)", None),
+    ("import graphviz", None),
     ("import bench", "the book's build tools"),
     ("import requests", "the module requests"),
     ("%timeit 1 + 1", "IPython"),

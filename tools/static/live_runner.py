@@ -1,10 +1,10 @@
-"""Run a chapter's cells in the page's own Python (Pyodide), one after another, as a notebook does.
+"""Run a chapter's cells, its package as the reader edited it, and its tests, in the page's own Python.
 
-tools/static/live.js loads this module in the browser; it uses the standard
-library only, so the tests run it in CPython too. The cells of a page share one
-namespace, so a name defined in one cell is there in the next. A cell's output
-is what it prints, then the repr of its last line when that line is an
-expression with a value, or the traceback of the error it raised.
+tools/static/live_worker.mjs loads this module into Pyodide, in a Web Worker; it uses the
+standard library only, so the tests run it in CPython too. The cells of a page share one
+namespace, as in a notebook. A cell's output is what it prints, then the repr of its last
+line when that line is an expression with a value, or the traceback of the error it raised.
+Output is text; only ``display(HTML(...))`` hands HTML to the page. Long output is cut.
 """
 from __future__ import annotations
 
@@ -12,33 +12,171 @@ import ast
 import contextlib
 import importlib
 import io
+import json
+import re
+import shutil
 import sys
 import traceback
 import types
+from pathlib import Path
 
 namespace: dict = {"__name__": "__main__"}
+MAX_LINES = 1000  # of a cell's output; the rest is counted, not kept
+MAX_CHARS = 100_000
+
+
+class Output(io.TextIOBase):
+    """A cell's output as parts, [kind, text] with kind "text" or "html", cut after MAX_LINES lines."""
+
+    def __init__(self):
+        self.parts: list[list[str]] = []
+        self.lines = self.chars = self.dropped = 0
+
+    def write(self, text: str) -> int:
+        if self.lines >= MAX_LINES or self.chars >= MAX_CHARS:
+            self.dropped += text.count("\n")
+            return len(text)
+        self.lines += text.count("\n")
+        self.chars += len(text)
+        if not self.parts or self.parts[-1][0] != "text":
+            self.parts.append(["text", ""])
+        self.parts[-1][1] += text
+        return len(text)
+
+    def html(self, markup: str) -> None:
+        self.parts.append(["html", markup])
+
+    def finish(self) -> list[list[str]]:
+        if self.dropped:
+            self.parts.append(["note", f"… output cut here: {self.dropped:,} more lines not shown "
+                                       f"(the page keeps the first {MAX_LINES:,})"])
+        return self.parts
+
+
+current: Output | None = None  # the running cell's output, for display()
 
 
 def use_package(folder: str) -> None:
     """Put the chapter's package (unpacked in folder) first on the path, forgetting any other micrograd."""
-    for name in [name for name in sys.modules if name == "micrograd" or name.startswith("micrograd.")]:
-        del sys.modules[name]
+    for name, module in list(sys.modules.items()):  # the package, and tests that imported it
+        file = getattr(module, "__file__", None)
+        if name.split(".")[0] == "micrograd" or (isinstance(file, str) and file.startswith(folder)):
+            del sys.modules[name]
+    if folder in sys.path:
+        sys.path.remove(folder)
     sys.path.insert(0, folder)
     importlib.invalidate_caches()
 
 
-def install_glue_stub() -> None:
-    """Hidden cells hand numbers to the prose with myst_nb's glue(); the page has no prose to fill."""
-    if "myst_nb" in sys.modules:
-        return
-    module = types.ModuleType("myst_nb", "glue() does nothing in the page: the prose was filled in at build.")
-    module.glue = lambda name, value, display=True: None
-    sys.modules["myst_nb"] = module
+def reset() -> None:
+    """A fresh namespace: the package changed, so the cells run again from the top."""
+    namespace.clear()
+    namespace["__name__"] = "__main__"
+
+
+def install_stubs() -> None:
+    """glue() hands numbers to the prose, which was filled in at build; display() shows text or HTML."""
+    if "myst_nb" not in sys.modules:
+        module = types.ModuleType("myst_nb", "glue() does nothing in the page: the prose was filled in at build.")
+        module.glue = lambda name, value, display=True: None
+        sys.modules["myst_nb"] = module
+    install_graphviz()
+    if "IPython" not in sys.modules:
+        display = types.ModuleType("IPython.display", "display(), HTML and Markdown, as far as the page needs them.")
+        display.display, display.HTML, display.Markdown = _display, HTML, Markdown
+        ipython = types.ModuleType("IPython")
+        ipython.display = display
+        sys.modules["IPython"], sys.modules["IPython.display"] = ipython, display
+
+
+def install_graphviz() -> None:
+    """A graphviz module that only writes DOT: the page draws it with Graphviz compiled to WebAssembly."""
+    if "graphviz" not in sys.modules:
+        module = types.ModuleType("graphviz", "Digraph writes DOT; the page draws it (@viz-js/viz).")
+        module.Digraph = module.Graph = Digraph
+        sys.modules["graphviz"] = module
+
+
+DOT_ID = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*|-?(\.[0-9]+|[0-9]+(\.[0-9]*)?))$")
+
+
+def _quote(value) -> str:
+    """A DOT identifier or label as the graphviz package writes it: plain, <HTML>, or quoted."""
+    text = str(value)
+    if DOT_ID.match(text) or (text.startswith("<") and text.endswith(">")):
+        return text
+    return '"' + re.sub(r'(?<!\\)"', '\\"', text) + '"'
+
+
+def _attributes(label=None, attrs=None, **more) -> str:
+    pairs = [("label", label)] if label is not None else []
+    pairs += [(key, value) for key, value in [*sorted(more.items()), *sorted((attrs or {}).items())]
+              if value is not None]
+    return f" [{' '.join(f'{key}={_quote(value)}' for key, value in pairs)}]" if pairs else ""
+
+
+class Digraph:
+    """What the book's drawings use of graphviz.Digraph: nodes, edges, attributes, and its DOT source."""
+
+    def __init__(self, name=None, comment=None, format=None, graph_attr=None, node_attr=None, edge_attr=None,
+                 **_):
+        self.name, self.body = name, []
+        for kind, attrs in (("graph", graph_attr), ("node", node_attr), ("edge", edge_attr)):
+            if attrs:
+                self.body.append(f"\t{kind}{_attributes(attrs=attrs)}")
+
+    def node(self, name, label=None, _attributes_=None, **attrs):
+        self.body.append(f"\t{_quote(name)}{_attributes(label, _attributes_, **attrs)}")
+
+    def edge(self, tail_name, head_name, label=None, _attributes_=None, **attrs):
+        self.body.append(f"\t{_quote(tail_name)} -> {_quote(head_name)}{_attributes(label, _attributes_, **attrs)}")
+
+    def attr(self, kw="graph", _attributes_=None, **attrs):
+        self.body.append(f"\t{kw}{_attributes(attrs=_attributes_, **attrs)}")
+
+    @property
+    def source(self) -> str:
+        head = f"digraph {_quote(self.name)} {{" if self.name else "digraph {"
+        return "\n".join([head, *self.body, "}"]) + "\n"
+
+
+class HTML:
+    def __init__(self, data: str):
+        self.data = data
+
+    def _repr_html_(self) -> str:
+        return self.data
+
+
+class Markdown:
+    """Shown as its text: the page does not render Markdown a cell makes."""
+
+    def __init__(self, data: str):
+        self.data = data
+
+    def __repr__(self) -> str:
+        return self.data
+
+
+def _display(*objects) -> None:
+    for obj in objects:
+        if current is not None and isinstance(obj, HTML):
+            current.html(obj.data)
+        elif current is not None and isinstance(obj, Digraph):
+            current.parts.append(["dot", obj.source])
+        else:
+            print(repr(obj))
 
 
 def run(source: str) -> tuple[str, bool]:
-    """Run one cell in the page's namespace: (its output, whether it finished without an error)."""
-    out = io.StringIO()
+    """Run one cell in the page's namespace: (its text output, whether it finished without an error)."""
+    parts, ok = run_parts(source)
+    return "".join(text for kind, text in parts if kind != "html"), ok
+
+
+def run_parts(source: str) -> tuple[list[list[str]], bool]:
+    global current
+    out = current = Output()
     ok = True
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         try:
@@ -47,11 +185,17 @@ def run(source: str) -> tuple[str, bool]:
             if last is not None:
                 value = eval(compile(last, "<cell>", "eval"), namespace)
                 if value is not None:
-                    print(repr(value))
+                    _display(value)
         except BaseException as err:  # noqa: BLE001 - a cell's error is its output, as in a notebook
             ok = False
             _print_error(err)
-    return out.getvalue(), ok
+    current = None
+    return out.finish(), ok
+
+
+def run_json(source: str) -> str:
+    parts, ok = run_parts(source)
+    return json.dumps({"parts": parts, "ok": ok})
 
 
 def _split(source: str) -> tuple[ast.Module, ast.Expression | None]:
@@ -69,3 +213,55 @@ def _print_error(err: BaseException) -> None:
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next
     print("".join(traceback.format_exception(type(err), err, tb)), end="")
+
+
+# ---------------------------------------------------------------- the package as edited, and its tests
+
+
+def retangle(request: str, folder: str) -> str:
+    """Tangle the chapter's chunks as the reader edited them into folder's package, with the book's own tangle.
+
+    request: JSON {"pieces": [...], "names": [...], "chapters": [...]}: the chunk blocks through this
+    chapter, as tools/tangle.py's pieces() gives them, every chunk's name, the chapters (tools/live.py
+    writes them). Answers JSON {"ok": true} or {"ok": false, "error": tangle's one-line error,
+    "where": "book/x.md:LINE"}.
+    """
+    from literate.errors import TangleError
+    from literate.expand import tangle_pieces
+
+    data = json.loads(request)
+    try:
+        files = tangle_pieces(data["pieces"], data["chapters"], known=data["names"])
+    except TangleError as err:
+        return json.dumps({"ok": False, "error": str(err), "where": err.where})
+    package = Path(folder)
+    for top in {Path(path).parts[0] for path in files}:
+        shutil.rmtree(package / top, ignore_errors=True)
+    for path, text in files.items():
+        (package / path).parent.mkdir(parents=True, exist_ok=True)
+        (package / path).write_text(text, encoding="utf-8")
+    use_package(folder)
+    reset()
+    return json.dumps({"ok": True})
+
+
+def run_tests(folder: str) -> str:
+    """The chapter's tests (its zip's) on folder's package: pytest's output, with book lines in tracebacks."""
+    import pytest
+    from hypothesis import Phase, settings
+
+    import book_tracebacks
+
+    # The page's Python is several times slower than the reader's own: no deadline per example, and no
+    # shrinking of a failing one (it can take minutes there); the failure shows the example as found.
+    settings.register_profile("page", deadline=None, database=None,
+                              phases=[phase for phase in Phase if phase is not Phase.shrink])
+    settings.load_profile("page")
+    out = Output()
+    with contextlib.chdir(folder), contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        use_package(folder)
+        # hypothesis is imported above (and by earlier runs): pytest cannot rewrite its asserts, not a test's warning
+        code = pytest.main(["-q", "--tb=short", "--capture=sys", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+                            folder], plugins=[book_tracebacks])
+    note = ["note", "In the page, hypothesis has no deadline and does not shrink a failing example."]
+    return json.dumps({"parts": [*out.finish(), note], "ok": code == 0})
