@@ -80,7 +80,7 @@ def index_book(root: Path) -> dict[tuple[str, int], Listing]:
     """Every chunk block of the book, keyed by (chapter, line), with its relations."""
     blocks = tangle.parse_book(root)
     chunks = tangle.build_chunks(blocks)
-    files = _files_of(chunks)
+    files = tangle.files_of(chunks)
     listings: dict[tuple[str, int], Listing] = {}
     by_name: dict[str, list[Listing]] = {}
     for block in blocks:
@@ -98,24 +98,6 @@ def index_book(root: Path) -> dict[tuple[str, int], Listing]:
             for target in by_name.get(name, []):
                 target.used_in.append(listing)
     return listings
-
-
-def _files_of(chunks: dict[str, tangle.Chunk]) -> dict[str, str]:
-    """For each chunk name, the file its text ends up in."""
-    files: dict[str, str] = {}
-
-    def visit(name: str, path: str) -> None:
-        if name in files or name not in chunks:
-            return
-        files[name] = path
-        for block in chunks[name].pieces:
-            for _, _, child in tangle.references(block):
-                visit(child, path)
-
-    for chunk in chunks.values():
-        if chunk.file:
-            visit(chunk.name, chunk.file)
-    return files
 
 
 def chunk_xref(doc: str, label: str, text: str, numbered: bool = False, page: bool = True) -> list[nodes.Node]:
