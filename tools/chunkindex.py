@@ -1,15 +1,11 @@
-"""Sphinx extension: the index of chunks and names, made when the book is built (directive ``{chunk-index}``).
+"""Sphinx extension: the index of chunks and of names (directive ``{chunk-index}``), made at build.
 
-* Every chunk, in alphabetical order: the listings that define, continue and
-  replace it, and the chunks it goes into, each a link to the listing (in the
-  PDF with its page). Its entry is the label ``entry-<slug of the name>``, the
-  target of the link on each listing's caption (tools/chunks.py).
-* Every name the package defines at the end of any chapter (``Value``,
-  ``Value.backward``, ``MLP.parameters``, ``draw_dot``...): the chunks that
-  define it (more than one when a later chapter replaces it) and the chunks
-  whose code uses it. A use is the name as a word (``Value``) or, for a method,
-  as an attribute (``.backward``); a dunder such as ``__add__`` is used through
-  its operator, so its uses are not listed.
+* Every chunk, alphabetically: the listings that define, continue and replace it and the chunks it
+  goes into, each a link (with its page in the PDF). Its entry is the label ``entry-<slug>``, the
+  target of each listing's caption (tools/chunks.py).
+* Every function, class and method the package defines at the end of any chapter: the chunks that
+  define it and those whose code uses it, as a word (``Value``) or an attribute (``.backward``);
+  a dunder is used through its operator, so its uses are not listed.
 """
 from __future__ import annotations
 
@@ -163,22 +159,14 @@ class ChunkIndexDirective(SphinxDirective):
         return self.env.app.chunk_chapter_titles.get(listing.block.chapter, listing.docname)
 
     @staticmethod
-    def link(listing: chunks.Listing, text: str) -> nodes.Node:
-        return nodes.inline("", "", *chunks.chunk_xref(listing.docname, listing.label, text))
+    def link(listing: chunks.Listing, text: str) -> list[nodes.Node]:
+        return [nodes.inline("", "", *chunks.chunk_xref(listing.docname, listing.label, text))]
 
 
-def entry_parts(head: list[nodes.Node], phrases: list[tuple[str, list[nodes.Node]]]) -> list[nodes.Node]:
+def entry_parts(head: list[nodes.Node], phrases: list[tuple[str, list[list[nodes.Node]]]]) -> list[nodes.Node]:
     """head: phrase link, link; phrase link... (phrases without links are left out)."""
-    parts = list(head)
-    for phrase, links in phrases:
-        if not links:
-            continue
-        parts.append(nodes.Text(f"{'; ' if len(parts) > len(head) else ': '}{phrase} "))
-        for n, link in enumerate(links):
-            if n:
-                parts.append(nodes.Text(", "))
-            parts.append(link)
-    return parts
+    parts = chunks.phrase_parts(phrases)
+    return [*head, nodes.Text(": "), *parts] if parts else list(head)
 
 
 def on_builder_inited(app) -> None:
