@@ -119,15 +119,10 @@ class NumberedListings(SphinxPostTransform):
                 node["reftype"], node["refexplicit"] = "numref", False
 
 
-class ChunkDirective(SphinxDirective):
-    required_arguments = tangle.ChunkOptions.required_arguments
-    final_argument_whitespace = tangle.ChunkOptions.final_argument_whitespace
-    has_content = tangle.ChunkOptions.has_content
-    option_spec = tangle.ChunkOptions.option_spec
+class ChunkDirective(SphinxDirective, tangle.ChunkOptions):  # the arguments and options tangle.py reads
 
     def run(self) -> list[nodes.Node]:
-        chapter = self.env.doc2path(self.env.docname, False)
-        chapter = Path(chapter).as_posix()
+        chapter = Path(self.env.doc2path(self.env.docname, False)).as_posix()
         listing = self.env.app.chunk_listings.get((chapter, self.lineno))
         if listing is None:
             raise self.error("this chunk is not read by tools/tangle.py: chunks must stand at the top level "
@@ -328,10 +323,10 @@ def on_builder_inited(app) -> None:
 
 
 def tools_digest(tools: Path = TOOLS):
-    """A running sha256 of the tools' code: tools/ is on the cells' path, so they can import any of it."""
+    """A running sha256 of the tools' code (tools/literate/ too): tools/ is on the cells' path."""
     digest = hashlib.sha256()
-    for path in sorted(tools.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(tools.rglob("*.py")):
+        digest.update(path.relative_to(tools).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest
 
 
@@ -371,7 +366,7 @@ def on_source_read(app, docname: str, source: list[str]) -> None:
         marker, depends_on, digest = WHOLE_BOOK_MARKER, chapters, whole_book_digest(Path(app.srcdir), chapters)
     for other in depends_on:
         app.env.note_dependency(str(Path(app.srcdir) / other))
-    for tool in sorted(TOOLS.glob("*.py")):
+    for tool in sorted(TOOLS.rglob("*.py")):
         app.env.note_dependency(str(tool))
     if marker in text:
         chapter_dir = (Path(app.srcdir) / chapter).parent
