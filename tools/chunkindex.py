@@ -24,8 +24,6 @@ sys.path.insert(0, str(TOOLS))
 import chunks  # noqa: E402
 import tangle  # noqa: E402
 
-INDEX_ID = "entry-{}"  # the id of a chunk's entry, from chunks.slug(name) (LaTeX drops ids that start "index-")
-
 
 @dataclass
 class Name:
@@ -52,9 +50,7 @@ def defined_names(root: Path, blocks: list[tangle.Block]) -> dict[str, Name]:
         for offset in range(len(block.body)):
             by_place[(block.chapter, block.body_line + offset)] = block
     names: dict[str, Name] = {}
-    chapters = [c for c in tangle.read_toc(root) if any(b.chapter == c for b in blocks)]
-    for chapter in chapters:
-        tangled = tangle.tangle(root, through=chapter)
+    for tangled in {id(t): t for t in tangle.tangle_chapters(root).values()}.values():  # each distinct package
         for path, text in tangled.files.items():
             lines = tangled.lines[path]
             for qualname, line in _definitions(ast.parse(text)):
@@ -132,7 +128,7 @@ class ChunkIndexDirective(SphinxDirective):
             phrases.append(("goes into", [self.link(p, f"«{p.block.name}»") for p in parents]))
             parts = entry_parts(head, phrases)
             # An inline target, so that the PDF has the label too (a paragraph's ids are lost in LaTeX).
-            label = INDEX_ID.format(chunks.slug(name))
+            label = f"entry-{chunks.slug(name)}"  # not "index-...": LaTeX drops such ids
             target = nodes.target("", "", ids=[label], names=[label])
             self.state.document.note_explicit_target(target)  # a label of Sphinx's std domain
             paragraph = nodes.paragraph("", "", target, *parts)

@@ -58,8 +58,8 @@ def tangle_chapters(root: Path = ROOT, through: str | None = None) -> dict[str, 
     chapters, blocks, states = read_book(root)
     if through is not None and through not in chapters:
         raise BadArgument("_toc.yml:1", f"--through {through}: no such chapter in the table of contents")
-    defined = {block.name for block in blocks}
-    for number, chapter in enumerate(chapters[: chapters.index(through) + 1 if through else None]):
+    defined, upto = {block.name for block in blocks}, chapters[: chapters.index(through) + 1 if through else None]
+    for number, chapter in enumerate(upto):
         if chapter in states:
             continue
         if number and not any(block.chapter == chapter for block in blocks):  # no code in this chapter
@@ -71,7 +71,7 @@ def tangle_chapters(root: Path = ROOT, through: str | None = None) -> dict[str, 
         states[chapter] = (tangle_state(chunks, chapters, at_end), chunks)
     if through is None:
         check_graph(states[chapters[-1]][1], defined, final=True)
-    return {chapter: states[chapter][0] for chapter in chapters[: chapters.index(through) + 1 if through else None]}
+    return {chapter: states[chapter][0] for chapter in upto}
 
 
 def tangle(root: Path = ROOT, through: str | None = None) -> Tangled:
