@@ -1,12 +1,7 @@
 """The book line next to every frame of micrograd in a traceback: for pytest, and for the book's cells.
 
-* pytest: this module is a plugin (tests/conftest.py registers it). Each frame of a
-  failure that lies in a file tangled from the book ends with `` -> book/x.md:N``.
-* IPython: ``setup()``, called by each chapter's first cell (tools/chunks.py), makes
-  the tracebacks of the cells do the same.
-
-Both use micrograd/booktrace.py, which appendix B writes, loaded from the repository's
-package: it reads any tangled file, whichever chapter's snapshot a test or cell imports.
+A pytest plugin (tests/conftest.py) and, through setup(), IPython's traceback handler (each
+chapter's first cell), both using micrograd/booktrace.py, which appendix B writes.
 """
 from __future__ import annotations
 
@@ -53,14 +48,8 @@ IPYTHON_FRAME = re.compile(r"^File (?P<file>.+):(?P<line>\d+), in ")
 
 
 def annotate_ipython(stb: list[str]) -> list[str]:
-    """IPython's structured traceback, with the book line under each frame's first line.
-
-    Under it, not at its end: IPython's frame line already holds the function's
-    whole signature, and the book's listings hold LINE_LIMIT characters.
-
-    A tangled file is shown by its path in its package, micrograd/engine.py, not by
-    the path of a chapter's snapshot on this machine.
-    """
+    """IPython's traceback with the book line under each frame's first line (which is already long), and
+    a tangled file named by its path in the package (micrograd/engine.py), not its snapshot's."""
     out = []
     for entry in stb:
         first, newline, rest = entry.partition("\n")

@@ -1,15 +1,11 @@
-"""Sphinx extension: the index of chunks and names, made when the book is built (directive ``{chunk-index}``).
+"""Sphinx extension: the index of chunks and of names (directive ``{chunk-index}``), made at build.
 
-* Every chunk, in alphabetical order: the listings that define, continue and
-  replace it, and the chunks it goes into, each a link to the listing (in the
-  PDF with its page). Its entry is the label ``entry-<slug of the name>``, the
-  target of the link on each listing's caption (tools/chunks.py).
-* Every name the package defines at the end of any chapter (``Value``,
-  ``Value.backward``, ``MLP.parameters``, ``draw_dot``...): the chunks that
-  define it (more than one when a later chapter replaces it) and the chunks
-  whose code uses it. A use is the name as a word (``Value``) or, for a method,
-  as an attribute (``.backward``); a dunder such as ``__add__`` is used through
-  its operator, so its uses are not listed.
+* Every chunk, alphabetically: the listings that define, continue and replace it and the chunks it
+  goes into, each a link (with its page in the PDF). Its entry is the label ``entry-<slug>``, the
+  target of each listing's caption (tools/chunks.py).
+* Every function, class and method the package defines at the end of any chapter: the chunks that
+  define it and those whose code uses it, as a word (``Value``) or an attribute (``.backward``);
+  a dunder is used through its operator, so its uses are not listed.
 """
 from __future__ import annotations
 
@@ -27,8 +23,6 @@ TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
 import chunks  # noqa: E402
 import tangle  # noqa: E402
-
-INDEX_ID = "entry-{}"  # the id of a chunk's entry, from chunks.slug(name) (LaTeX drops ids that start "index-")
 
 
 @dataclass
@@ -56,9 +50,7 @@ def defined_names(root: Path, blocks: list[tangle.Block]) -> dict[str, Name]:
         for offset in range(len(block.body)):
             by_place[(block.chapter, block.body_line + offset)] = block
     names: dict[str, Name] = {}
-    chapters = [c for c in tangle.read_toc(root) if any(b.chapter == c for b in blocks)]
-    for chapter in chapters:
-        tangled = tangle.tangle(root, through=chapter)
+    for tangled in {id(t): t for t in tangle.tangle_chapters(root).values()}.values():  # each distinct package
         for path, text in tangled.files.items():
             lines = tangled.lines[path]
             for qualname, line in _definitions(ast.parse(text)):
@@ -136,7 +128,7 @@ class ChunkIndexDirective(SphinxDirective):
             phrases.append(("goes into", [self.link(p, f"«{p.block.name}»") for p in parents]))
             parts = entry_parts(head, phrases)
             # An inline target, so that the PDF has the label too (a paragraph's ids are lost in LaTeX).
-            label = INDEX_ID.format(chunks.slug(name))
+            label = f"entry-{chunks.slug(name)}"  # not "index-...": LaTeX drops such ids
             target = nodes.target("", "", ids=[label], names=[label])
             self.state.document.note_explicit_target(target)  # a label of Sphinx's std domain
             paragraph = nodes.paragraph("", "", target, *parts)
@@ -163,22 +155,14 @@ class ChunkIndexDirective(SphinxDirective):
         return self.env.app.chunk_chapter_titles.get(listing.block.chapter, listing.docname)
 
     @staticmethod
-    def link(listing: chunks.Listing, text: str) -> nodes.Node:
-        return nodes.inline("", "", *chunks.chunk_xref(listing.docname, listing.label, text))
+    def link(listing: chunks.Listing, text: str) -> list[nodes.Node]:
+        return [nodes.inline("", "", *chunks.chunk_xref(listing.docname, listing.label, text))]
 
 
-def entry_parts(head: list[nodes.Node], phrases: list[tuple[str, list[nodes.Node]]]) -> list[nodes.Node]:
+def entry_parts(head: list[nodes.Node], phrases: list[tuple[str, list[list[nodes.Node]]]]) -> list[nodes.Node]:
     """head: phrase link, link; phrase link... (phrases without links are left out)."""
-    parts = list(head)
-    for phrase, links in phrases:
-        if not links:
-            continue
-        parts.append(nodes.Text(f"{'; ' if len(parts) > len(head) else ': '}{phrase} "))
-        for n, link in enumerate(links):
-            if n:
-                parts.append(nodes.Text(", "))
-            parts.append(link)
-    return parts
+    parts = chunks.phrase_parts(phrases)
+    return [*head, nodes.Text(": "), *parts] if parts else list(head)
 
 
 def on_builder_inited(app) -> None:

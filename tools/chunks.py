@@ -1,24 +1,14 @@
-"""Sphinx extension: render the book's code chunks and run each chapter on its own code.
+"""Sphinx extension: the book's ``{chunk}`` listings, their links, and each chapter's cells run on its own code.
 
-* ``{chunk}`` blocks become highlighted listings with a caption (name, and file
-  for a root) and a line of cross-links: where the chunk is used, where it was
-  first defined, where it is continued or replaced. Listings are labels of
-  Sphinx's std domain and the cross-links its references, so Sphinx resolves
-  them (numbered listings by :numref:); in the PDF each carries its page.
-* Inside any listing, each line ``<<name>>`` and, in generated code, each
-  marker comment ``# <<name>> book/x.md:LINE`` is a link to that chunk, on the
-  site and in the PDF, made where Sphinx highlights the listing.
-* Every line of code the book shows fits in ``LINE_LIMIT`` characters: the
-  site's code size (static/chunks.css) and the PDF's are set from it.
-* Each chapter's code cells run against the package *as it stands at the end of
-  that chapter* (``tangle.py --through``). A chapter's first code cell holds the
-  line ``SETUP_MARKER`` (or ``WHOLE_BOOK_MARKER``); the build fills it in with
-  that snapshot's path and the hash of its code (or of the whole book) and of
-  tools/ (which the cells can import, e.g. the benchmark), so the execution
-  cache notices when the chapters or tools it depends on change.
-
-The chunk graph comes from tools/tangle.py, so the book and the package read
-the same structure, and a tangle error stops the build at its file:line.
+* A listing has a caption (name, file) and a line of links: where the chunk goes, where it
+  was first defined, continued, replaced. Listings are std-domain labels and the links its
+  references (numbered listings by :numref:); in the PDF each link carries its page.
+* In any listing, a line ``<<name>>`` and, in generated code, a marker comment
+  ``# <<name>> book/x.md:LINE`` link to that chunk, made where Sphinx highlights it.
+* Code fits in LINE_LIMIT characters; the site's code size (static/chunks.css) and the PDF's follow it.
+* A chapter's first code cell holds SETUP_MARKER (or WHOLE_BOOK_MARKER), which the build
+  replaces by a line putting the chapter's snapshot (tools/snapshots.py) first on the path,
+  with the hash of its code and of tools/, so the execution cache notices changes.
 """
 from __future__ import annotations
 
@@ -59,9 +49,7 @@ WHOLE_BOOK_MARKER = "# This chapter's code, and it reads the whole book (filled 
 
 
 @dataclass
-class Listing:
-    """What the book shows around one chunk block."""
-
+class Listing:  # what the book shows around one chunk block
     block: tangle.Block
     label: str
     docname: str
@@ -80,7 +68,7 @@ def index_book(root: Path) -> dict[tuple[str, int], Listing]:
     """Every chunk block of the book, keyed by (chapter, line), with its relations."""
     blocks = tangle.parse_book(root)
     chunks = tangle.build_chunks(blocks)
-    files = _files_of(chunks)
+    files = tangle.files_of(chunks)
     listings: dict[tuple[str, int], Listing] = {}
     by_name: dict[str, list[Listing]] = {}
     for block in blocks:
@@ -100,28 +88,8 @@ def index_book(root: Path) -> dict[tuple[str, int], Listing]:
     return listings
 
 
-def _files_of(chunks: dict[str, tangle.Chunk]) -> dict[str, str]:
-    """For each chunk name, the file its text ends up in."""
-    files: dict[str, str] = {}
-
-    def visit(name: str, path: str) -> None:
-        if name in files or name not in chunks:
-            return
-        files[name] = path
-        for block in chunks[name].pieces:
-            for _, _, child in tangle.references(block):
-                visit(child, path)
-
-    for chunk in chunks.values():
-        if chunk.file:
-            visit(chunk.name, chunk.file)
-    return files
-
-
 def chunk_xref(doc: str, label: str, text: str, numbered: bool = False, page: bool = True) -> list[nodes.Node]:
-    """A link to a listing or an index entry: a reference Sphinx's std domain resolves (and warns about
-    if broken). A numbered listing is named "Listing 6.2" (:numref:, see NumberedListings); in the PDF
-    the link is followed by the page it leads to, for a reader of the printed book."""
+    """A std-domain reference to a listing or index entry (numbered: "Listing 6.2"), in the PDF with its page."""
     xref = addnodes.pending_xref("", nodes.inline(text, text), refdomain="std", reftype="ref", reftarget=label,
                                  refexplicit=True, refwarn=True, chunk_doc=doc, chunk_numbered=numbered)
     return [xref, chunk_page("", target=f"{doc}:{label}")] if page else [xref]
@@ -141,8 +109,7 @@ def skip_node(translator, node) -> None:
 
 
 class NumberedListings(SphinxPostTransform):
-    """A link to a numbered listing becomes Sphinx's :numref: ("Listing 6.2"); unnumbered ones (the
-    appendices', or all without numfig) keep their chapter's title."""
+    """A link to a numbered listing becomes :numref: ("Listing 6.2"); others keep their chapter's title."""
 
     default_priority = 5  # before Sphinx resolves references (10)
 
@@ -152,15 +119,10 @@ class NumberedListings(SphinxPostTransform):
                 node["reftype"], node["refexplicit"] = "numref", False
 
 
-class ChunkDirective(SphinxDirective):
-    required_arguments = tangle.ChunkOptions.required_arguments
-    final_argument_whitespace = tangle.ChunkOptions.final_argument_whitespace
-    has_content = tangle.ChunkOptions.has_content
-    option_spec = tangle.ChunkOptions.option_spec
+class ChunkDirective(SphinxDirective, tangle.ChunkOptions):  # the arguments and options tangle.py reads
 
     def run(self) -> list[nodes.Node]:
-        chapter = self.env.doc2path(self.env.docname, False)
-        chapter = Path(chapter).as_posix()
+        chapter = Path(self.env.doc2path(self.env.docname, False)).as_posix()
         listing = self.env.app.chunk_listings.get((chapter, self.lineno))
         if listing is None:
             raise self.error("this chunk is not read by tools/tangle.py: chunks must stand at the top level "
@@ -197,45 +159,36 @@ class ChunkDirective(SphinxDirective):
         return parts
 
     def link_parts(self, listing: Listing) -> list[nodes.Node]:
-        phrases: list[tuple[str, list[Listing]]] = [
-            ("goes into", _unique_parents(listing.used_in)),
-            ("first defined in", [listing.first] if listing.first else []),
-            ("continued in", [later for later in listing.later if later.kind == "continued"]),
-            ("replaced in", [later for later in listing.later if later.kind == "replaced"]),
-        ]
-        parts: list[nodes.Node] = []
-        for phrase, targets in phrases:
-            if not targets:
-                continue
-            if parts:
-                parts.append(nodes.Text("; "))
-            parts.append(nodes.Text(f"{phrase} " if parts else f"{phrase[0].upper()}{phrase[1:]} "))
-            for n, target in enumerate(targets):
-                if n:
-                    parts.append(nodes.Text(", "))
-                text = self.describe(target, phrase)
-                # a listing of a chapter: named by its number where it has one, so that two listings
-                # of one chapter do not read alike
-                parts += chunk_xref(target.docname, target.label, text, numbered=phrase != "goes into")
-        if parts:
-            parts.append(nodes.Text("."))
-        return parts
+        title = self.env.app.chunk_chapter_titles.get
 
-    def describe(self, target: Listing, phrase: str) -> str:
-        title = self.env.app.chunk_chapter_titles.get(target.block.chapter, target.docname)
-        if phrase == "goes into":
-            return f"«{target.block.name}» ({title})"
-        return title
+        def links(targets: list[Listing], parent: bool = False) -> list[list[nodes.Node]]:
+            # a parent by its name; a listing by its number where it has one, else its chapter's title
+            return [chunk_xref(t.docname, t.label, f"«{t.block.name}» ({title(t.block.chapter, t.docname)})"
+                               if parent else title(t.block.chapter, t.docname), numbered=not parent)
+                    for t in targets]
+
+        parts = phrase_parts([("goes into", links(_unique_parents(listing.used_in), parent=True)),
+                              ("first defined in", links([listing.first] if listing.first else [])),
+                              ("continued in", links([t for t in listing.later if t.kind == "continued"])),
+                              ("replaced in", links([t for t in listing.later if t.kind == "replaced"]))])
+        return [nodes.Text(parts[0].astext().capitalize()), *parts[1:], nodes.Text(".")] if parts else []
+
+
+def phrase_parts(phrases: list[tuple[str, list[list[nodes.Node]]]]) -> list[nodes.Node]:
+    """phrase link, link; phrase link... (a phrase without links is left out)."""
+    parts: list[nodes.Node] = []
+    for phrase, links in phrases:
+        for n, link in enumerate(links):
+            parts += [nodes.Text(", " if n else f"{'; ' if parts else ''}{phrase} "), *link]
+    return parts
 
 
 def _unique_parents(listings: list[Listing]) -> list[Listing]:
     """One link per parent chunk: the first block that refers to this one."""
-    seen, parents = set(), []
+    first: dict[str, Listing] = {}
     for listing in listings:
-        if listing.block.name not in seen:
-            seen.add(listing.block.name)
-            parents.append(listing)
-    return parents
+        first.setdefault(listing.block.name, listing)
+    return list(first.values())
 
 
 # ---------------------------------------------------------------- references inside listings
@@ -263,9 +216,7 @@ class ChunkLexer(PythonLexer):
 
 
 def code_links(app, code: str) -> list[tuple[str, Listing]]:
-    """The lines of a listing that name a chunk, and the listing each leads to: a line ``<<name>>``
-    (to where that chunk is first defined) and, in generated code, a marker comment
-    ``# <<name>> book/x.md:LINE`` or ``# (back in <<name>>) ...`` (to the listing holding that line)."""
+    """(line, listing it leads to) for each ``<<name>>`` (its first definition) and marker comment (its listing)."""
     links = []
     for line in code.splitlines():
         reference, marker = tangle.REFERENCE.match(line), MARKER.match(line)
@@ -372,18 +323,15 @@ def on_builder_inited(app) -> None:
 
 
 def tools_digest(tools: Path = TOOLS):
-    """A running sha256 of the tools' code: tools/ is on the cells' path, so they can import any of it."""
+    """A running sha256 of the tools' code (tools/literate/ too): tools/ is on the cells' path."""
     digest = hashlib.sha256()
-    for path in sorted(tools.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(tools.rglob("*.py")):
+        digest.update(path.relative_to(tools).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest
 
 
 def write_snapshots(root: Path, folder: Path, tools: Path = TOOLS) -> dict[str, tuple[Path, str]]:
-    """For each chapter: the package as it stands at its end, and a hash of that code and of the tools.
-
-    Chapters that end with the same package share its folder (tools/snapshots.py), e.g. 08-fast..09-pytorch.
-    """
+    """For each chapter: the folder of its package (shared with chapters that end alike), and its hash."""
     by_chapter = {}
     of_tools = tools_digest(tools)
     shutil.rmtree(folder, ignore_errors=True)
@@ -398,8 +346,7 @@ def write_snapshots(root: Path, folder: Path, tools: Path = TOOLS) -> dict[str, 
 
 
 def setup_line(chapter_dir: Path, snapshot: Path, digest: str) -> str:
-    """The chapter's first line of code: its snapshot first on the path, figures set up for both builders,
-    tracebacks with book lines (tools/book_tracebacks.py)."""
+    """The chapter's first line of code: its snapshot first on the path, figures and tracebacks set up."""
     code = Path(os.path.relpath(snapshot, chapter_dir)).as_posix()
     tools = Path(os.path.relpath(Path(__file__).parent, chapter_dir)).as_posix()
     return (f"import sys; sys.path[:0] = [{code!r}, {tools!r}]; import bookdisplay; bookdisplay.setup(); "
@@ -419,7 +366,7 @@ def on_source_read(app, docname: str, source: list[str]) -> None:
         marker, depends_on, digest = WHOLE_BOOK_MARKER, chapters, whole_book_digest(Path(app.srcdir), chapters)
     for other in depends_on:
         app.env.note_dependency(str(Path(app.srcdir) / other))
-    for tool in sorted(TOOLS.glob("*.py")):
+    for tool in sorted(TOOLS.rglob("*.py")):
         app.env.note_dependency(str(tool))
     if marker in text:
         chapter_dir = (Path(app.srcdir) / chapter).parent

@@ -1,9 +1,6 @@
-"""Sphinx extension: small repairs to the HTML pages, found by tools/check_book.py.
-
-* sphinx-thebe adds its inline configuration script after the HTML builder has
-  started, so Sphinx 7.4 registers it twice (once with filename None, once with
-  ''). The second copy redeclares ``const THEBE_JS_URL`` and every page logs a
-  SyntaxError. Keep the first of identical scripts.
+"""Sphinx extension: sphinx-thebe's inline script is registered twice under Sphinx 7.4 (filename None
+and ''), so every page logs a SyntaxError (``const THEBE_JS_URL`` redeclared); keep the first of identical
+scripts. Found by tools/check_book.py.
 """
 from __future__ import annotations
 

@@ -1,18 +1,11 @@
 """Sphinx extension: the book's structure on the page, on the site and in the PDF.
 
-* The parts of _toc.yml open with a part page in the PDF (``\\part``); the
-  unnumbered last part holds the appendices, lettered A, B, ... in the PDF
-  (``\\appendix``) and on the site, so their listings, figures and exercises are
-  numbered A.1, B.1 in both.
-* The PDF's contents are titled "Contents" (Sphinx would take the first part's
-  caption), and the text before the first part is the preface, with a heading.
-* In the PDF a short listing, cell or exercise is not split across pages, a
-  long one does not leave a line or two behind, and neither leaves its heading
-  alone at the foot of a page. Table columns follow the Markdown alignment.
-* Graph drawings (Graphviz output with ``data =`` labels) get the class
-  ``graph`` (static/chunks.css shows them at their own size, scrolling in their
-  box when wider than the column) and, unless the cell gives one, an alt text
-  that says what the drawing shows.
+* _toc.yml's parts open with a part page in the PDF; the unnumbered last part holds the
+  appendices, lettered A, B... (their listings and figures numbered A.1) on the site and in the PDF.
+* The PDF's contents are titled "Contents"; the text before the first part is the preface.
+* In the PDF a listing, cell or exercise is not split when short, nor left alone from its heading;
+  table columns follow the Markdown alignment.
+* Graphviz drawings get the class ``graph`` (shown at their own size) and, if they lack one, an alt text.
 """
 from __future__ import annotations
 

@@ -1,16 +1,9 @@
 """The package as it stands at the end of each chapter (its "snapshots"), from one parse of the book.
 
-A chapter that adds no code leaves the package as the chapter before it left
-it, so consecutive chapters often end with the very same files, byte for byte.
-`distinct()` groups them: each distinct package appears once, with the chapters
-that end with it, and is named after them (``08-fast..09-pytorch``).
-`sharing()` groups them further by a few files only (one engine.py, several
-packages). Whatever builds, tests or benchmarks "the package as of chapter N"
-calls this module: the tests (tests/chapters/conftest.py, test_cells.py), the
-book build (tools/chunks.py), the benchmark (tools/bench.py) and chapter 8's cells.
-
-`load_package()` imports one of them without disturbing the `micrograd` that
-is already imported, so several can be used side by side in one process.
+distinct() gives each distinct package once, with the consecutive chapters that end with it
+(``08-fast..09-pytorch``); sharing() groups them further by a few files. The tests, the book
+build, the benchmark and chapter 8's cells all use it; load_package() imports one snapshot
+without disturbing the `micrograd` already imported.
 """
 from __future__ import annotations
 
@@ -31,9 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
-class Snapshot:
-    """One package and the consecutive chapters, in reading order, at whose end it stands."""
-
+class Snapshot:  # one package, and the consecutive chapters at whose end it stands
     chapters: list[str]
     tangled: tangle.Tangled
 
@@ -48,10 +39,8 @@ class Snapshot:
         return first if first == last else f"{first}..{last}"
 
     def write(self, folder: Path) -> Path:
-        """Write the package's files under folder (as `tangle.py --through ... --out folder` does)."""
-        folder = Path(folder)
-        tangle.write(folder, self.tangled)
-        return folder
+        tangle.write(Path(folder), self.tangled)  # as `tangle.py --through ... --out folder` does
+        return Path(folder)
 
 
 def distinct(root: Path = ROOT) -> list[Snapshot]:
@@ -66,11 +55,7 @@ def distinct(root: Path = ROOT) -> list[Snapshot]:
 
 
 def sharing(snapshots: list[Snapshot], paths: tuple[str, ...]) -> list[Snapshot]:
-    """Snapshots regrouped by the given files alone: consecutive ones that agree on them become one.
-
-    For a test that uses nothing else: it then runs once per distinct version of
-    those files (each group holds the files of its first snapshot).
-    """
+    """Consecutive snapshots that agree on the given files become one (with its first one's files)."""
     groups: list[Snapshot] = []
     for snapshot in snapshots:
         same = groups and all(groups[-1].files.get(p) == snapshot.files.get(p) for p in paths)
@@ -82,10 +67,7 @@ def sharing(snapshots: list[Snapshot], paths: tuple[str, ...]) -> list[Snapshot]
 
 
 def snapshot(chapter: str, out: Path | None = None) -> Path:
-    """Write the package as it stands at the end of chapter into out, and return out.
-
-    Without out, into a new temporary folder that is removed when the process exits.
-    """
+    """Write the package as it stands at the end of chapter into out (default: a temporary folder)."""
     if out is None:
         out = Path(tempfile.mkdtemp(prefix="micrograd-snapshot-"))
         atexit.register(shutil.rmtree, out, ignore_errors=True)
@@ -96,12 +78,8 @@ def snapshot(chapter: str, out: Path | None = None) -> Path:
 
 
 def load_package(folder: Path) -> SimpleNamespace:
-    """Import micrograd from folder; sys.modules is left as it was.
-
-    The result has `.folder`, `.package` and one attribute per public module
-    (`.engine`, `.nn`, ...), and `.command_line`, the module behind
-    ``python -m micrograd``, when the package has one.
-    """
+    """micrograd from folder: `.folder`, `.package`, each public module (`.engine`...) and `.command_line`
+    (``python -m micrograd``) if it has one; sys.modules is left as it was."""
     folder = Path(folder).resolve()
 
     def is_micrograd(name: str) -> bool:

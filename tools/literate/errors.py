@@ -1,7 +1,7 @@
-"""Every kind of input the tangle tool refuses, one small class each (standard library only).
+"""Every input the tangle tool refuses, one small class each (standard library only).
 
-Each error prints as one line, ``book/<chapter>.md:LINE: error: ...``; its class says
-which refusal it is, what the tool stops on and why (appendix B prints the table).
+An error prints as one line, ``book/<chapter>.md:LINE: error: ...``; its class names the
+refusal, what the tool stops on and why (appendix B prints them as a table).
 """
 from __future__ import annotations
 
@@ -9,78 +9,64 @@ MAX_NESTING = 100  # chunks inside chunks; Python itself stops at 100 levels of 
 
 
 class TangleError(Exception):
-    """A problem in the input, reported as one located line."""
+    refusal = stops_on = because = ""
 
-    refusal: str | None = None
-    stops_on = because = ""
-
-    def __init__(self, where: str, message: str, refusal: str | None = None):
+    def __init__(self, where: str, message: str):
         super().__init__(f"{where}: error: {message}")
         self.where, self.message = where, message
-        self.refusal = refusal or type(self).refusal
 
 
 class TocError(TangleError):
-    refusal = "toc"
+    refusal, because = "toc", "the table of contents is the tangling order; a guess would reorder the code"
     stops_on = ("`_toc.yml` missing, unreadable, with a glob, or listing a chapter twice or one that "
                 "does not exist")
-    because = "the table of contents is the tangling order; a guess would reorder the code"
 
 
 class ConfigError(TangleError):
-    refusal = "config"
-    stops_on = "`_config.yml` unreadable or with a wrong Markdown extension setting"
+    refusal, stops_on = "config", "`_config.yml` unreadable or with a wrong Markdown extension setting"
     because = "the tool must parse the chapters with the book's own extensions, or they see different chunks"
 
 
 class EncodingError(TangleError):
-    refusal = "encoding"
-    stops_on = "a chapter that is not UTF-8, or holds a NUL character"
+    refusal, stops_on = "encoding", "a chapter that is not UTF-8, or holds a NUL character"
     because = "a byte the parser cannot read, or replaces, may be a character of code"
 
 
 class UnclosedFence(TangleError):
-    refusal = "unclosed-fence"
-    stops_on = "a code fence that is never closed"
+    refusal, stops_on = "unclosed-fence", "a code fence that is never closed"
     because = "it would run to the end of the chapter and swallow the chunks after it"
 
 
 class HiddenChunk(TangleError):
-    refusal = "hidden-chunk"
+    refusal, because = "hidden-chunk", "the book would show it, but the tool reads chunks only at the top level"
     stops_on = ("a chunk inside another directive, a block quote or a list, in a colon fence, "
                 "or in reStructuredText")
-    because = "the book would show it, but the tool reads chunks only at the top level"
 
 
 class ChunkHeader(TangleError):
-    refusal = "chunk-header"
-    stops_on = "a chunk without a name, or with an unknown, repeated or malformed option"
+    refusal, stops_on = "chunk-header", "a chunk without a name, or with an unknown, repeated or malformed option"
     because = "an option read one way by the book and another way by the tool changes the code silently"
 
 
 class FilePath(TangleError):
-    refusal = "file-path"
+    refusal, because = "file-path", "one file, one spelling: `./a.py` and `a.py` would be two roots of one file"
     stops_on = "a file root that is not a normal relative path to a `.py` file inside the repository"
-    because = "one file, one spelling: `./a.py` and `a.py` would be two roots of one file"
 
 
 class FileConflict(TangleError):
-    refusal = "file-conflict"
+    refusal, because = "file-conflict", "each generated file has exactly one chunk that says what it holds"
     stops_on = ("two roots for one file (even differing only in case), two files for one chunk, "
                 "or a root inside another root's file")
-    because = "each generated file has exactly one chunk that says what it holds"
 
 
 class Undefined(TangleError):
-    refusal = "undefined"
+    refusal, because = "undefined", "a misspelled name would silently leave code out"
     stops_on = "a reference to a chunk, or a `:replace:` of a chunk, that is not defined"
-    because = "a misspelled name would silently leave code out"
 
 
 class Expansion(TangleError):
-    refusal = "expansion"
+    refusal, because = "expansion", "the expansion would never end, or end in a crash"
     stops_on = f"references that form a cycle, or chunks nested more than {MAX_NESTING} deep"
-    because = "the expansion would never end, or end in a crash"
 
 
 class Cycle(Expansion):
@@ -95,8 +81,7 @@ class TooDeep(Expansion):
 
 
 class Unused(TangleError):
-    refusal = "unused"
-    stops_on = "a chunk that no file root reaches"
+    refusal, stops_on = "unused", "a chunk that no file root reaches"
     because = "code shown in the book must end up in the package"
 
     def __init__(self, where: str, name: str):
@@ -116,8 +101,7 @@ class Overwrite(TangleError):
 
 
 class NotProduced(TangleError):
-    refusal = "locate"
-    stops_on = "`--locate` on a file that is not what the chapters produce"
+    refusal, stops_on = "locate", "`--locate` on a file that is not what the chapters produce"
     because = "a line number in a stale or edited file would point at the wrong chapter line"
 
 
@@ -127,12 +111,11 @@ class BadArgument(TangleError):
     because = "a guessed chapter or file would give a confident wrong answer"
 
 
-# refusal -> (what the tool stops on, why); the direct subclasses, in the order above.
+# refusal -> (what the tool stops on, why): the direct subclasses, in the order above.
 REFUSALS = {kind.refusal: (kind.stops_on, kind.because) for kind in TangleError.__subclasses__()}
 
 
 def refusals_table() -> str:
     """REFUSALS as a Markdown table, for appendix B."""
     rows = ["| the tool stops on | because |", "|---|---|"]
-    rows += [f"| {what} | {why} |" for what, why in REFUSALS.values()]
-    return "\n".join(rows)
+    return "\n".join(rows + [f"| {what} | {why} |" for what, why in REFUSALS.values()])

@@ -1,25 +1,14 @@
 """Expansion: a chunk graph becomes the text of each generated file (standard library only).
 
-The browser's Python re-tangles edited chunks with this module, errors.py and graph.py
-alone. Its entry point::
+The page's Python re-tangles edited chunks with this module, errors.py and graph.py:
+tangle_pieces(pieces, chapters=None, final=False, known=None) -> {path: text}, where pieces
+are the ``{chunk}`` blocks in reading order, as tools/tangle.py's pieces() gives them::
 
-    tangle_pieces(pieces, chapters=None, final=False, known=None) -> {path: text}
+    {"name": "Value: backward", "chapter": "book/05-backprop.md", "line": 129, "body_line": 131,
+     "mode": "define" | "append" | "replace", "file": "micrograd/engine.py" or None, "text": "..."}
 
-pieces is a list of JSON-serialisable dicts, one per ``{chunk}`` block, in reading
-order, as tools/tangle.py parses them at build::
-
-    {"name": "Value: backward", "chapter": "book/05-backprop.md", "line": 129,
-     "body_line": 131, "mode": "define" | "append" | "replace",
-     "file": "micrograd/engine.py" or None, "text": "def backward(self):\\n    ..."}
-
-line is the opening fence's line, body_line that of the first line of text. "define"
-and "append" both add the piece to its chunk (the first piece of a name defines it);
-"replace" discards what the chunk held so far. chapters orders the chapters a header
-names (default: as they first appear). final=True also refuses chunks no file reaches.
-known: the names defined anywhere in the book (default: the pieces' own), so pieces up
-to one chapter may name chunks a later chapter defines (those expand to nothing).
-It returns every generated file's text, header included, or raises a TangleError
-(errors.py) whose str() is the tool's own line ``book/x.md:LINE: error: ...``.
+chapters orders the chapters a header names; final=True also refuses chunks no file reaches;
+known names chunks a later chapter defines (they expand to nothing). Errors are TangleErrors.
 """
 from __future__ import annotations
 
@@ -86,12 +75,10 @@ def _indent(lines: list[str]) -> str:
 
 
 def expand(chunk: Chunk, chunks: dict[str, Chunk], indent: str = ""):
-    """Yield the chunk's lines with every reference replaced, indented like the reference.
+    """The chunk's lines, each reference replaced by its chunk, indented like it.
 
-    A marker comment precedes each piece, and each place where a piece goes on after
-    an expanded reference, at the indentation of the code below it. It names the
-    chapter line of the line right below it, so the N-th line under a marker comes
-    from the N-th line from there: all a reader of the file (or a traceback) needs.
+    A marker comment, at the indentation of the code below it, names the chapter line of
+    the line right below it: before each piece, and where a piece goes on after a reference.
     """
     for block in chunk.pieces:
         first = f"{block.chapter}:{block.body_line}"
@@ -128,11 +115,7 @@ def compile_check(path: str, body: list[Line], at_end: str = "") -> None:
 
 
 def space_definitions(lines: list[Line]) -> list[Line]:
-    """Add the blank lines PEP 8 wants where pieces meet around a def or class.
-
-    Two at the top level, one inside a block. They go above the marker comment,
-    so the marker still sits right on top of its lines.
-    """
+    """The blank lines PEP 8 wants where pieces meet around a def or class, above the marker comment."""
     tree = ast.parse("".join(line.text + "\n" for line in lines))
     wanted: dict[int, int] = {}  # index of a line -> blank lines it needs above it
     for node in ast.walk(tree):

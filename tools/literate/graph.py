@@ -1,9 +1,7 @@
-"""The chunk graph: chunk pieces in reading order become named chunks, checked (standard library only).
+"""The chunk graph: the blocks in reading order become named chunks, checked (standard library only).
 
-A piece is one ``{chunk}`` block of a chapter. The first piece of a name defines the
-chunk, later ones append to it, one with ``replace`` discards what it held so far.
-A piece with a ``file`` makes its chunk a file root. The checks here are the graph's:
-undefined references, two roots for one file, cycles, too deep nesting, unused chunks.
+The first block of a name defines its chunk, later ones append to it, one with ``replace``
+discards what it held so far; one with ``file`` makes it a file root.
 """
 from __future__ import annotations
 
@@ -97,16 +95,11 @@ def _claim_file(block: Block, chunk: Chunk, owners: dict[str, Chunk]) -> None:
         raise FileConflict(block.where, f"file {path} {same} the root of chunk «{owner.name}» "
                                         f"({owner.first.where})")
     for key, other in owners.items():
-        if other is chunk:
-            continue
-        if path.casefold().startswith(key + "/"):
-            inner, outer, outer_chunk = path, other.file, other
-        elif key.startswith(path.casefold() + "/"):
-            inner, outer, outer_chunk = other.file, path, chunk
-        else:
-            continue
-        raise FileConflict(block.where, f"file {inner} would lie inside the file {outer}, the root of chunk "
-                                        f"«{outer_chunk.name}»")
+        inside, around = path.casefold().startswith(key + "/"), key.startswith(path.casefold() + "/")
+        if other is not chunk and (inside or around):
+            inner, outer = (path, other) if inside else (other.file, chunk)
+            raise FileConflict(block.where, f"file {inner} would lie inside the file {outer.file or path}, the root "
+                                            f"of chunk «{outer.name}»")
     owners[path.casefold()] = chunk
     chunk.file = path
 
@@ -126,10 +119,7 @@ def check_graph(chunks: dict[str, Chunk], defined_anywhere, final: bool, state: 
     for name in chunks:
         _visit(name, chunks, [], heights, chunks[name].first.where, state)
     if final:
-        reached: set[str] = set()
-        for chunk in chunks.values():
-            if chunk.file:
-                _reach(chunk.name, chunks, reached)
+        reached = files_of(chunks)
         for chunk in chunks.values():
             if chunk.name not in reached:
                 raise Unused(chunk.first.where, chunk.name)
@@ -143,10 +133,8 @@ def children(chunk: Chunk, chunks: dict[str, Chunk]) -> list[tuple[str, str]]:
 
 def _visit(name: str, chunks: dict[str, Chunk], path: list[str], heights: dict[str, int], where: str,
            state: str) -> None:
-    """Depth-first: a name already on the path is a cycle; a path deeper than MAX_NESTING is an error.
-
-    heights keeps how many levels a finished chunk's expansion has, so each chunk is visited once.
-    """
+    """Depth-first: a name already on the path is a cycle, a path deeper than MAX_NESTING an error
+    (heights: how many levels a finished chunk's expansion has, so each chunk is visited once)."""
     if name in path:
         raise Cycle(where, path[path.index(name):] + [name], state)
     if len(path) + heights.get(name, 1) > MAX_NESTING:
@@ -159,8 +147,17 @@ def _visit(name: str, chunks: dict[str, Chunk], path: list[str], heights: dict[s
         heights[name] = 1 + max((heights[child] for _, child in children(chunks[name], chunks)), default=0)
 
 
-def _reach(name: str, chunks: dict[str, Chunk], reached: set[str]) -> None:
-    if name not in reached:
-        reached.add(name)
-        for _, child in children(chunks[name], chunks):
-            _reach(child, chunks, reached)
+def files_of(chunks: dict[str, Chunk]) -> dict[str, str]:
+    """For each chunk a file root reaches, the file its text ends up in."""
+    files: dict[str, str] = {}
+
+    def visit(name: str, path: str) -> None:
+        if name not in files:
+            files[name] = path
+            for _, child in children(chunks[name], chunks):
+                visit(child, path)
+
+    for chunk in chunks.values():
+        if chunk.file:
+            visit(chunk.name, chunk.file)
+    return files

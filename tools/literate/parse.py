@@ -1,8 +1,6 @@
-"""Parsing: the chapters' ``{chunk}`` blocks, read as the book's MyST parser reads them.
+"""Parsing: the chapters' ``{chunk}`` blocks, in _toc.yml's order, read as the book's MyST parser reads them.
 
-The only part of the tangle tool that needs markdown-it, myst-parser, docutils and YAML.
-It reads _toc.yml (the tangling order) and _config.yml (the Markdown extensions), and
-refuses any chunk the book would show but a top-level reading would miss.
+Refuses any chunk the book would show but a top-level reading would miss.
 """
 from __future__ import annotations
 
@@ -26,9 +24,7 @@ LITERAL_DIRECTIVES = {"code-cell", "code-block", "code", "sourcecode", "literali
                       "glue", "glue:figure", "mermaid", "csv-table", "highlight"}
 
 
-class ChunkOptions(Directive):
-    """The arguments and options a chunk accepts; the book's directive shares them."""
-
+class ChunkOptions(Directive):  # what a chunk accepts; the book's directive shares it
     required_arguments = 1
     final_argument_whitespace = True
     has_content = True
@@ -45,7 +41,6 @@ def decode(data: bytes, name: str, error: type[TangleError]) -> str:
 
 
 def _read_yaml(root: Path, name: str, error: type[TangleError]):
-    """The YAML node tree of a settings file, or a located error."""
     text = decode((root / name).read_bytes(), name, error)
     try:
         return yaml.compose(text)
@@ -75,8 +70,7 @@ def read_toc(root: Path) -> list[str]:
     return chapters
 
 
-def _toc_entries(node):
-    """Yield (file, line) for every `root:` and `file:` entry, in document order."""
+def _toc_entries(node):  # (file, line) of every root: and file: entry, in document order
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             line = key.start_mark.line + 1
@@ -145,21 +139,13 @@ def directive_of(info: str) -> tuple[str | None, str]:
 
 
 def parse_chapter(md, chapter: str, text: str) -> list[Block]:
-    """The chunks of one chapter, in order."""
-    blocks = []
-    for token, line in _fences(md, chapter, text):
-        name, argument = directive_of(token.info)
-        if name == "chunk":
-            blocks.append(_parse_block(chapter, line, argument, token.content))
-    return blocks
+    fences = ((token, line, *directive_of(token.info)) for token, line in _fences(md, chapter, text))
+    return [_parse_block(chapter, line, argument, token.content) for token, line, name, argument in fences
+            if name == "chunk"]
 
 
 def _fences(md, chapter: str, text: str, first: int = 0, inside: str | None = None):
-    """(token, 1-based line) for each fence of text (which starts after line `first` of the chapter).
-
-    Refuses chunks that MyST would render but this tool does not read: inside another
-    directive (`inside`), in a colon fence, or written in reStructuredText.
-    """
+    """(token, line) of each fence of text (after line `first` of the chapter); refuses hidden chunks."""
     lines = re.sub(r"\r\n?", "\n", text).split("\n")  # lines exactly as markdown-it counts them
     for token in md.parse(text):
         if token.type not in ("fence", "colon_fence"):
@@ -231,15 +217,8 @@ def _parse_block(chapter: str, line: int, argument: str, content: str) -> Block:
         body, count = body[1:], count + 1
     while body and not body[-1].strip():
         body.pop()
-    return Block(
-        name=" ".join(parsed.arguments[0].split()),
-        chapter=chapter,
-        line=line,
-        body_line=line + 1 + count,
-        body=body,
-        file=parsed.options.get("file"),
-        replace="replace" in parsed.options,
-    )
+    return Block(" ".join(parsed.arguments[0].split()), chapter, line, line + 1 + count, body,
+                 parsed.options.get("file"), "replace" in parsed.options)
 
 
 def chapter_titles(root: Path) -> dict[str, str]:
