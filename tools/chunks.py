@@ -313,6 +313,8 @@ def on_builder_inited(app) -> None:
     app.config.html_static_path.append(str(Path(__file__).resolve().parent / "static"))
     if app.builder.format == "html":  # the LaTeX writer gets its highlighter from LinkingLaTeXTranslator
         app.builder.highlighter = LinkingHighlighter(app.builder.highlighter, link_html)
+    else:  # registered for LaTeX builds only: the site's theme adds to the HTML translator only
+        app.set_translator("latex", LinkingLaTeXTranslator, override=True)  # when none is registered
     root = Path(app.srcdir)
     try:
         app.chunk_listings = index_book(root)
@@ -396,7 +398,6 @@ def setup(app):
                  **{builder: (skip_node, None) for builder in ("html", "text", "man", "texinfo")})
     app.add_post_transform(NumberedListings)
     app.add_post_transform(CodeLinks)
-    app.set_translator("latex", LinkingLaTeXTranslator)
     app.connect("config-inited", on_config_inited)
     app.connect("builder-inited", on_builder_inited)
     app.connect("source-read", on_source_read)
