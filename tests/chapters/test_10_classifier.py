@@ -112,6 +112,21 @@ def test_l2_penalty_and_its_gradient(mg):
     assert [p.grad for p in params] == pytest.approx([0.2, -0.4])  # 2 * alpha * p
 
 
+def test_the_moons_loss_penalises_the_biases_too(mg):
+    # chapter 10: the penalty is summed over every parameter, biases included, so it adds
+    # 2 * alpha * b to a bias's gradient (by hand: d(alpha b^2)/db)
+    model = mg.demo.moons_classifier(seed=1)
+    bias = model.layers[0].neurons[0].b
+    bias.data = 0.5
+    gradients = []
+    for alpha in (0.0, 0.1):
+        loss, _ = mg.demo.moons_loss(model, [[0.3, -0.2]], [1], alpha=alpha)
+        model.zero_grad()
+        loss.backward()
+        gradients.append(bias.grad)
+    assert gradients[1] - gradients[0] == pytest.approx(2 * 0.1 * 0.5, rel=1e-12)
+
+
 def test_accuracy_counts_signs(mg):
     Value = mg.engine.Value
     scores = [Value(1.0), Value(-1.0), Value(0.5), Value(0.0)]
