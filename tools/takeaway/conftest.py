@@ -5,6 +5,7 @@ here ``mg`` is simply the package beside this file.
 """
 import importlib
 import pkgutil
+import shutil
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,3 +24,10 @@ def mg():
     if (HERE / "micrograd" / "__main__.py").exists():  # `python -m micrograd`, imported without running
         modules["command_line"] = importlib.import_module("micrograd.__main__")
     return SimpleNamespace(folder=HERE, package=package, **modules)
+
+
+def pytest_runtest_setup(item):
+    """A test marked needs("dot") runs where that program is installed (in the page it is not)."""
+    for name in (name for mark in item.iter_markers("needs") for name in mark.args):
+        if shutil.which(name) is None:
+            pytest.skip(f"needs the program {name}, which is not installed here")
