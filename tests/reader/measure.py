@@ -148,9 +148,12 @@ BROKEN_IMAGES = ("() => [...document.images].filter(i => !i.complete || i.natura
 SEARCH_RESULTS = ("() => [...document.querySelectorAll('#search-results a, ul.search a')]"
                   ".map(a => a.getAttribute('href'))")
 # Opens every dropdown (solutions, toggled cells) so that their code is measured too.
-OPEN_EVERYTHING = """() => {
+OPEN_EVERYTHING = """async () => {
   document.querySelectorAll('details').forEach(d => d.open = true);
   document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+  await new Promise(requestAnimationFrame);  // then let the folds' fade-in end, so colours are final
+  const ending = document.getAnimations().filter(a => a.effect?.getComputedTiming().endTime !== Infinity);
+  await Promise.all(ending.map(a => a.finished.catch(() => null)));
 }"""
 CODE_OVERFLOW = """() => [...document.querySelectorAll('pre')]
   .filter(p => p.offsetParent !== null && p.scrollWidth > p.clientWidth + 1)
