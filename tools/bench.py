@@ -1,29 +1,15 @@
 #!/usr/bin/env python3
-"""Time versions of micrograd against each other on the classic demo.
+"""Time versions of micrograd against each other on the classic demo; prints ratios, asserts nothing.
 
-The workload is the demo of the original micrograd, as chapter 10 runs it: the
-100 points of ``micrograd.datasets.make_moons``, an ``MLP(2, [16, 16, 1])``
-drawn after ``random.seed(1337)`` (ReLU hidden layers, linear output), and the
-steps of ``micrograd.demo.training_step`` (max-margin loss plus an L2 penalty,
-full-batch gradient descent at the rate ``1 - 0.9 k / 100``). The data set and
-the training step are always the repository's own; the *package timed* is the
-parameter: any folder holding a ``micrograd/`` whose ``Value`` and ``MLP`` work
-like the original's. By default two are timed:
-
-* ``final``: the committed ``micrograd/`` (or ``--final DIR``);
-* ``chapter 7``: the book's package as it stands at the end of chapter 7,
-  tangled into a temporary folder.
-
-``--reference DIR`` adds a third, for instance a checkout of the original
-micrograd. Each package runs in its own subprocess (they are all called
-``micrograd``), in turn, for ``--repeat`` rounds, so that a busy machine slows
-all alike. Each round's first step is timed apart and left out: it starts from
-an empty heap. The report gives CPU time per step (median over the rounds),
-graph nodes and bytes per node of one step (tracemalloc), the speed-up of the
-final package over each other one, and whether every package's losses agree
-with the final one's, step by step, within 1e-9 relative.
-
-Usage::
+The workload is chapter 10's: the 100 points of ``micrograd.datasets.make_moons``, an
+``MLP(2, [16, 16, 1])`` drawn after ``random.seed(1337)``, and ``micrograd.demo.training_step``,
+always the repository's own. The package timed is the parameter: ``final`` (the committed
+``micrograd/``, or ``--final DIR``), ``chapter 7`` (the book's package at the end of chapter 7)
+and, with ``--reference DIR``, any folder holding a micrograd like the original's. Each runs in
+its own subprocess, in turn, for ``--repeat`` rounds, so that a busy machine slows all alike;
+each round's first step (from an empty heap) is left out. The report: CPU time per step (median),
+graph nodes and bytes per node of one step (tracemalloc), the final package's speed-up, and
+whether every package's losses agree with the final one's within 1e-9 relative.
 
     python tools/bench.py                         # chapter 7 against final
     python tools/bench.py --reference ../micrograd --reference-steps 6
@@ -31,12 +17,11 @@ Usage::
 With the environment variable MICROGRAD_BENCH_SMALLEST=1 it makes its smallest
 run whatever the arguments say (one round of two steps each), for tests that
 check the code, not the timings.
-
-This is a benchmark that prints ratios, not a test: it asserts nothing.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -49,7 +34,7 @@ import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import snapshots  # noqa: E402  (tools/snapshots.py, beside this file)
+from snapshots import load_package, snapshot  # noqa: E402  (tools/snapshots.py, beside this file)
 
 ROOT = Path(__file__).resolve().parent.parent
 SIMPLE_CHAPTER = "book/07-operations.md"
@@ -59,16 +44,11 @@ STEPS = 100  # the learning rate falls over this many steps
 TOLERANCE = 1e-9
 SMALLEST = "MICROGRAD_BENCH_SMALLEST"
 
-load_package = snapshots.load_package
-_workload = None
 
-
+@functools.cache
 def workload():
     """The repository's own package: its data set and its training step."""
-    global _workload
-    if _workload is None:
-        _workload = load_package(ROOT)
-    return _workload
+    return load_package(ROOT)
 
 
 # ---------------------------------------------------------------- the demo, on any package
@@ -110,11 +90,6 @@ def graph_nodes(root) -> int:
     return len(seen)
 
 
-def snapshot(chapter: str = SIMPLE_CHAPTER, out: Path | None = None) -> Path:
-    """The package as it stands at the end of chapter (chapter 7's by default): see tools/snapshots.py."""
-    return snapshots.snapshot(chapter, out)
-
-
 # ---------------------------------------------------------------- measuring one package
 
 
@@ -134,9 +109,7 @@ def measure(folder: Path, steps: int, memory: bool = True) -> dict:
         result["bytes_per_node"] = result["graph_bytes"] / result["nodes"]
         del loss
     model = new_model(package)
-    start = time.process_time()
-    losses = [train_step(model, points, labels, 0)]  # timed apart: see the module's docstring
-    result["first_step_seconds"] = time.process_time() - start
+    losses = [train_step(model, points, labels, 0)]  # left out of the timing: it starts from an empty heap
     start = time.process_time()  # CPU time: steadier than the wall clock on a shared machine
     for k in range(1, steps):
         losses.append(train_step(model, points, labels, k))
@@ -165,17 +138,10 @@ def compare(packages: dict[str, tuple[Path, int]], repeat: int) -> dict:
         for name, (folder, steps) in packages.items():
             runs[name].append(run_worker(folder, steps, memory=round_ == 0))
     report = {"repeat": repeat, "packages": {}}
-    for name, results in runs.items():
-        first = results[0]
-        seconds = statistics.median(r["seconds_per_step"] for r in results)
-        report["packages"][name] = {
-            "steps": packages[name][1],
-            "seconds_per_step": seconds,
-            "nodes_per_step": first["nodes"],
-            "bytes_per_node": first["bytes_per_node"],
-            "graph_bytes": first["graph_bytes"],
-            "losses": first["losses"],
-        }
+    for name, (first, *_) in runs.items():  # graph sizes and losses from the first round
+        first.update(steps=packages[name][1], nodes_per_step=first.pop("nodes"),
+                     seconds_per_step=statistics.median(r["seconds_per_step"] for r in runs[name]))
+        report["packages"][name] = first
     final = report["packages"][list(packages)[-1]]
     for side in report["packages"].values():
         side["speedup"] = side["seconds_per_step"] / final["seconds_per_step"]
@@ -206,20 +172,16 @@ def format_report(report: dict) -> str:
 
 
 def at_least_two(text: str) -> int:
-    """A number of steps: the first, timed apart, and at least one more."""
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if number < 2:
-        raise argparse.ArgumentTypeError(f"at least 2 (the first step is timed apart), got {number}")
-    return number
+    """A number of steps: the first, left out of the timing, and at least one more."""
+    if not text.isdigit() or int(text) < 2:
+        raise argparse.ArgumentTypeError(f"a whole number, at least 2 (the first step is left out), not {text!r}")
+    return int(text)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Time versions of micrograd on the moons demo.")
     parser.add_argument("--steps", type=at_least_two, default=100,
-                        help="training steps a round for the final package (the first timed apart)")
+                        help="training steps a round for the final package (the first is not timed)")
     parser.add_argument("--slow-steps", type=at_least_two, default=6,
                         help="training steps a round for chapter 7's package")
     parser.add_argument("--reference", metavar="DIR",

@@ -1,7 +1,8 @@
 """The book line next to every frame of micrograd in a traceback: for pytest, and for the book's cells.
 
-A pytest plugin (tests/conftest.py) and, through setup(), IPython's traceback handler (each
-chapter's first cell), both using micrograd/booktrace.py, which appendix B writes.
+A pytest plugin (tests/conftest.py) and, through setup() in each chapter's first cell, IPython's
+traceback handler, both using micrograd/booktrace.py, which appendix B writes. setup() also
+offers the cells' figures as SVG (for the site) and PDF (for the LaTeX builder).
 """
 from __future__ import annotations
 
@@ -13,17 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_booktrace():
-    spec = importlib.util.spec_from_file_location("_booktrace", ROOT / "micrograd" / "booktrace.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-booktrace = _load_booktrace()
-
-
-# ---------------------------------------------------------------- pytest
+_spec = importlib.util.spec_from_file_location("_booktrace", ROOT / "micrograd" / "booktrace.py")
+booktrace = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(booktrace)
 
 
 def pytest_runtest_logreport(report) -> None:
@@ -40,8 +33,6 @@ def pytest_runtest_logreport(report) -> None:
             elif hasattr(entry, "lines"):  # --tb=native: Python's own format
                 entry.lines = [booktrace.annotate(line) for line in entry.lines]
 
-
-# ---------------------------------------------------------------- IPython
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 IPYTHON_FRAME = re.compile(r"^File (?P<file>.+):(?P<line>\d+), in ")
@@ -78,11 +69,19 @@ def _show_with_book_lines(shell, etype, value, tb, tb_offset=None):
 
 
 def setup() -> None:
-    """In IPython, show every traceback with book lines (plain Python: nothing to do)."""
+    """In IPython: every traceback with book lines, figures as SVG and PDF (plain Python: nothing to do)."""
     try:
         from IPython import get_ipython
     except ImportError:
         return
     shell = get_ipython()
-    if shell is not None:
-        shell.set_custom_exc((Exception,), _show_with_book_lines)
+    if shell is None:
+        return
+    shell.set_custom_exc((Exception,), _show_with_book_lines)
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("svg", "pdf")  # the LaTeX builder takes the PDF (myst-nb's mime priority)
+    pdf = shell.display_formatter.formatters["application/pdf"]
+    pdf.enabled = True
+    for graph in ("Digraph", "Graph"):
+        pdf.for_type_by_name("graphviz.graphs", graph, lambda drawing: drawing.pipe(format="pdf"))

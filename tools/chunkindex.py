@@ -1,11 +1,9 @@
 """Sphinx extension: the index of chunks and of names (directive ``{chunk-index}``), made at build.
 
-* Every chunk, alphabetically: the listings that define, continue and replace it and the chunks it
-  goes into, each a link (with its page in the PDF). Its entry is the label ``entry-<slug>``, the
-  target of each listing's caption (tools/chunks.py).
-* Every function, class and method the package defines at the end of any chapter: the chunks that
-  define it and those whose code uses it, as a word (``Value``) or an attribute (``.backward``);
-  a dunder is used through its operator, so its uses are not listed.
+* Every chunk: the listings that define, continue and replace it and the chunks it goes into, each a
+  link (with its page in the PDF). Its entry, label ``entry-<slug>``, is where a listing's caption leads.
+* Every function, class and method the package defines at the end of any chapter: the chunks that define
+  it and those whose code uses it as a word (``Value``) or attribute (``.backward``); not a dunder's uses.
 """
 from __future__ import annotations
 
@@ -36,27 +34,21 @@ class Name:
     @property
     def pattern(self) -> re.Pattern | None:
         last = self.name.rsplit(".", 1)[-1]
-        if last.startswith("__") and last.endswith("__"):
+        if last.startswith("__") and last.endswith("__"):  # used through an operator: no uses to list
             return None
-        if "." in self.name:
-            return re.compile(rf"\.{re.escape(last)}\b")
-        return re.compile(rf"(?<![\w.]){re.escape(last)}\b")
+        return re.compile((r"\." if "." in self.name else r"(?<![\w.])") + rf"{re.escape(last)}\b")
 
 
 def defined_names(root: Path, blocks: list[tangle.Block]) -> dict[str, Name]:
     """Every top-level function and class, and every method, of the package at the end of each chapter."""
-    by_place = {}  # (chapter, line) -> block, for every line of every block
-    for block in blocks:
-        for offset in range(len(block.body)):
-            by_place[(block.chapter, block.body_line + offset)] = block
+    by_place = {f"{block.chapter}:{block.body_line + offset}": block for block in blocks
+                for offset in range(len(block.body))}  # "chapter:line" -> block, for every line of every block
     names: dict[str, Name] = {}
     for tangled in {id(t): t for t in tangle.tangle_chapters(root).values()}.values():  # each distinct package
         for path, text in tangled.files.items():
             lines = tangled.lines[path]
             for qualname, line in _definitions(ast.parse(text)):
-                origin = lines[line - 1].origin
-                chapter_of, _, number = origin.rpartition(":")
-                block = by_place.get((chapter_of, int(number)))
+                block = by_place.get(lines[line - 1].origin)
                 entry = names.setdefault(qualname, Name(qualname))
                 if block is not None and block not in entry.defined:
                     entry.defined.append(block)
@@ -79,11 +71,7 @@ def _definitions(tree: ast.Module):
 
 
 def _uses(block: tangle.Block, pattern: re.Pattern) -> bool:
-    for line in block.body:
-        code = line.split("#", 1)[0]
-        if not tangle.REFERENCE.match(line) and pattern.search(code):
-            return True
-    return False
+    return any(pattern.search(line.split("#", 1)[0]) and not tangle.REFERENCE.match(line) for line in block.body)
 
 
 class ChunkIndexDirective(SphinxDirective):
@@ -111,9 +99,8 @@ class ChunkIndexDirective(SphinxDirective):
                 self.section("Names", "index-names", self.name_entries(names, of_block))]
 
     def section(self, title: str, ident: str, items: list[nodes.Node]) -> nodes.section:
-        section = nodes.section("", nodes.title(title, title), ids=[ident], names=[ident])
-        section.append(nodes.bullet_list("", *items, classes=["chunk-index"]))
-        return section
+        return nodes.section("", nodes.title(title, title), nodes.bullet_list("", *items, classes=["chunk-index"]),
+                             ids=[ident], names=[ident])
 
     def chunk_entries(self, by_name: dict[str, list[chunks.Listing]]) -> list[nodes.Node]:
         items = []
@@ -126,13 +113,11 @@ class ChunkIndexDirective(SphinxDirective):
             phrases = [(f"{kind} in", [self.link(li, self.title(li)) for li in group if li.kind == kind])
                        for kind in ("defined", "continued", "replaced")]
             phrases.append(("goes into", [self.link(p, f"«{p.block.name}»") for p in parents]))
-            parts = entry_parts(head, phrases)
             # An inline target, so that the PDF has the label too (a paragraph's ids are lost in LaTeX).
             label = f"entry-{chunks.slug(name)}"  # not "index-...": LaTeX drops such ids
             target = nodes.target("", "", ids=[label], names=[label])
             self.state.document.note_explicit_target(target)  # a label of Sphinx's std domain
-            paragraph = nodes.paragraph("", "", target, *parts)
-            items.append(nodes.list_item("", paragraph))
+            items.append(nodes.list_item("", nodes.paragraph("", "", target, *entry_parts(head, phrases))))
         return items
 
     def name_entries(self, names, of_block) -> list[nodes.Node]:

@@ -1,14 +1,11 @@
 """Sphinx extension: the book's ``{chunk}`` listings, their links, and each chapter's cells run on its own code.
 
-* A listing has a caption (name, file) and a line of links: where the chunk goes, where it
-  was first defined, continued, replaced. Listings are std-domain labels and the links its
-  references (numbered listings by :numref:); in the PDF each link carries its page.
-* In any listing, a line ``<<name>>`` and, in generated code, a marker comment
-  ``# <<name>> book/x.md:LINE`` link to that chunk, made where Sphinx highlights it.
+* A listing (a std-domain label) has a caption (name, file) and a line of links (std-domain references,
+  :numref: where numbered, with the page in the PDF): where the chunk goes, first defined, continued, replaced.
+* A line ``<<name>>`` and a marker comment ``# <<name>> book/x.md:LINE`` link to that chunk in any listing.
 * Code fits in LINE_LIMIT characters; the site's code size (static/chunks.css) and the PDF's follow it.
-* A chapter's first code cell holds SETUP_MARKER (or WHOLE_BOOK_MARKER), which the build
-  replaces by a line putting the chapter's snapshot (tools/snapshots.py) first on the path,
-  with the hash of its code and of tools/, so the execution cache notices changes.
+* A chapter's first code cell holds SETUP_MARKER (or WHOLE_BOOK_MARKER), which the build replaces by a line
+  putting the chapter's snapshot first on the path, with the hash of its code and of tools/ (for the cache).
 """
 from __future__ import annotations
 
@@ -115,7 +112,8 @@ class NumberedListings(SphinxPostTransform):
 
     def run(self, **kwargs) -> None:
         for node in self.document.findall(addnodes.pending_xref):
-            if node.get("chunk_numbered") and listing_number(self.env, node["chunk_doc"], node["reftarget"]):
+            numbers = self.env.toc_fignumbers.get(node.get("chunk_doc"), {}).get("code-block", {})
+            if node.get("chunk_numbered") and numbers.get(node["reftarget"]):  # none where numfig is off
                 node["reftype"], node["refexplicit"] = "numref", False
 
 
@@ -127,36 +125,25 @@ class ChunkDirective(SphinxDirective, tangle.ChunkOptions):  # the arguments and
         if listing is None:
             raise self.error("this chunk is not read by tools/tangle.py: chunks must stand at the top level "
                              "of a chapter listed in _toc.yml, not inside another directive")
-        block = listing.block
-        code = "\n".join(block.body)
+        code = "\n".join(listing.block.body)
         literal = nodes.literal_block(code, code, language="chunk", classes=["chunk-code"])
         literal["linenos"] = False
         self.set_source_info(literal)
         caption = nodes.caption("", "", *self.caption_parts(listing))
         self.set_source_info(caption)
-        wrapper = nodes.container("", caption, literal, literal_block=True,
+        wrapper = nodes.container("", caption, literal, literal_block=True, ids=[listing.label], names=[listing.label],
                                   classes=["literal-block-wrapper", "chunk", f"chunk-{listing.kind}"])
-        wrapper["ids"].append(listing.label)
-        wrapper["names"].append(listing.label)
         self.set_source_info(wrapper)
         self.state.document.note_explicit_target(wrapper)  # a label of Sphinx's std domain
         links = self.link_parts(listing)
-        result: list[nodes.Node] = [wrapper]
-        if links:
-            result.append(nodes.paragraph("", "", *links, classes=["chunk-links"]))
-        return result
+        return [wrapper, nodes.paragraph("", "", *links, classes=["chunk-links"])] if links else [wrapper]
 
     def caption_parts(self, listing: Listing) -> list[nodes.Node]:
-        symbol = {"defined": "≡", "continued": "+≡", "replaced": ":="}[listing.kind]
-        name = f"«{listing.block.name}» {symbol}"
+        name = f"«{listing.block.name}» {dict(defined='≡', continued='+≡', replaced=':=')[listing.kind]}"
         index = getattr(self.env.app, "chunk_index_doc", None)  # the chunk's entry in the index (tools/chunkindex.py)
-        parts: list[nodes.Node] = [nodes.strong("", "", *chunk_xref(index, f"entry-{slug(listing.block.name)}", name,
-                                                                   page=False))
-                                   if index else nodes.strong("", name)]
+        head = chunk_xref(index, f"entry-{slug(listing.block.name)}", name, page=False) if index else [nodes.Text(name)]
         where = listing.file if listing.block.file else (f"in {listing.file}" if listing.file else "")
-        if where:
-            parts.append(nodes.Text(f"  {where}"))
-        return parts
+        return [nodes.strong("", "", *head), *([nodes.Text(f"  {where}")] if where else [])]
 
     def link_parts(self, listing: Listing) -> list[nodes.Node]:
         title = self.env.app.chunk_chapter_titles.get
@@ -190,8 +177,6 @@ def _unique_parents(listings: list[Listing]) -> list[Listing]:
         first.setdefault(listing.block.name, listing)
     return list(first.values())
 
-
-# ---------------------------------------------------------------- references inside listings
 
 REFERENCE_TOKEN = Generic.Reference  # class "g-Reference" in HTML, "g+gReference" in LaTeX
 
@@ -241,13 +226,10 @@ class CodeLinks(SphinxPostTransform):
         builder = self.app.builder
         for node in self.document.findall(nodes.literal_block):
             links = code_links(self.app, node.astext()) if "<<" in node.astext() else []
-            if builder.format == "html":
-                links = [(text, builder.get_relative_uri(self.env.docname, li.docname) + "#" + li.label)
-                         for text, li in links]
-            else:
-                links = [(text, f"{li.docname}:{li.label}") for text, li in links]
             if links:
-                node["chunk_links"] = links
+                node["chunk_links"] = [(text, f"{builder.get_relative_uri(self.env.docname, li.docname)}#{li.label}"
+                                        if builder.format == "html" else f"{li.docname}:{li.label}")
+                                       for text, li in links]
 
 
 class LinkingHighlighter:
@@ -299,11 +281,7 @@ def latex_code_size() -> str:
             r"\fvset{fontsize=\fontsize{\bookcodesize}{1.2\bookcodesize}\selectfont}" % (602 * LINE_LIMIT))
 
 
-# ---------------------------------------------------------------- events
-
-
-def on_config_inited(app, config) -> None:
-    # The PDF's code size follows the line limit; references in listings have their own style.
+def on_config_inited(app, config) -> None:  # the PDF's code size, and the style of references in listings
     config.latex_elements["fvset"] = latex_code_size()
     config.latex_elements["preamble"] = config.latex_elements.get("preamble", "") + LATEX_REFERENCE_STYLE
 
@@ -351,7 +329,7 @@ def setup_line(chapter_dir: Path, snapshot: Path, digest: str) -> str:
     """The chapter's first line of code: its snapshot first on the path, figures and tracebacks set up."""
     code = Path(os.path.relpath(snapshot, chapter_dir)).as_posix()
     tools = Path(os.path.relpath(Path(__file__).parent, chapter_dir)).as_posix()
-    return (f"import sys; sys.path[:0] = [{code!r}, {tools!r}]; import bookdisplay; bookdisplay.setup(); "
+    return (f"import sys; sys.path[:0] = [{code!r}, {tools!r}]; "
             f"import book_tracebacks; book_tracebacks.setup()  # this chapter's code, sha256 {digest}")
 
 
@@ -384,12 +362,6 @@ def whole_book_digest(root: Path, chapters: list[str], tools: Path = TOOLS) -> s
     for chapter in chapters:
         digest.update(chapter.encode() + b"\0" + (root / chapter).read_bytes() + b"\0")
     return digest.hexdigest()[:16]
-
-
-def listing_number(env, docname: str, label: str) -> str | None:
-    """'4.7' (or 'A.2' in an appendix) for a numbered listing, None where numfig is off."""
-    number = env.toc_fignumbers.get(docname, {}).get("code-block", {}).get(label)
-    return ".".join(str(part) for part in number) if number else None
 
 
 def setup(app):

@@ -1,11 +1,11 @@
 """Sphinx extension: the book's structure on the page, on the site and in the PDF.
 
-* _toc.yml's parts open with a part page in the PDF; the unnumbered last part holds the
-  appendices, lettered A, B... (their listings and figures numbered A.1) on the site and in the PDF.
-* The PDF's contents are titled "Contents"; the text before the first part is the preface.
-* In the PDF a listing, cell or exercise is not split when short, nor left alone from its heading;
+* _toc.yml's parts open with a part page in the PDF; the unnumbered last part holds the appendices,
+  lettered A, B... (listings and figures A.1); the PDF's contents are "Contents", then a preface.
+* In the PDF a short listing, cell or exercise is not split, nor left alone from its heading;
   table columns follow the Markdown alignment.
 * Graphviz drawings get the class ``graph`` (shown at their own size) and, if they lack one, an alt text.
+* sphinx-thebe's inline script, registered twice under Sphinx 7.4, is kept once (it logged a SyntaxError).
 """
 from __future__ import annotations
 
@@ -33,9 +33,6 @@ def appendix_letters(srcdir: Path) -> dict[str, str]:
 
 def latex(text: str) -> nodes.raw:
     return nodes.raw("", text, format="latex")
-
-
-# ---------------------------------------------------------------- parts, preface, appendices
 
 
 def on_doctree_read(app, doctree) -> None:
@@ -73,9 +70,6 @@ def contents_title(app) -> None:
     """Sphinx names the PDF's contents after the root's first toctree caption ("Foundations")."""
     if app.builder.format == "latex":
         app.builder.get_contentsname = lambda indexfile: "Contents"
-
-
-# ---------------------------------------------------------------- page breaks in the PDF
 
 
 def code_lines(node: nodes.Element) -> int:
@@ -142,9 +136,6 @@ def ancestors(node: nodes.Node):
         yield node
 
 
-# ---------------------------------------------------------------- graph drawings
-
-
 def mark_graphs(app, doctree) -> None:
     for image in doctree.findall(nodes.image):
         uri = image.get("uri", "")
@@ -185,10 +176,22 @@ def describe_graph(svg: str) -> str:
             f"{len(operations)} operations ({', '.join(kinds)}); each box shows a value's data and grad.")
 
 
+def drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Of identical scripts (sphinx-thebe's has filename None and ''), keep the first."""
+    scripts, seen, kept = context.get("script_files") or [], set(), []
+    for script in scripts:
+        key = (getattr(script, "filename", str(script)) or "", tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(script)
+    scripts[:] = kept
+
+
 def setup(app):
     app.connect("doctree-read", on_doctree_read)
     app.connect("env-get-updated", letter_appendix_numbers, priority=900)
     app.connect("builder-inited", contents_title)
     app.connect("doctree-resolved", keep_together)
     app.connect("doctree-resolved", align_table_columns)
+    app.connect("html-page-context", drop_duplicate_scripts)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,9 +1,8 @@
 """The package as it stands at the end of each chapter (its "snapshots"), from one parse of the book.
 
 distinct() gives each distinct package once, with the consecutive chapters that end with it
-(``08-fast..09-pytorch``); sharing() groups them further by a few files. The tests, the book
-build, the benchmark and chapter 8's cells all use it; load_package() imports one snapshot
-without disturbing the `micrograd` already imported.
+(``08-fast..09-pytorch``); sharing() groups them further by a few files. load_package() imports
+one snapshot without disturbing the `micrograd` already imported.
 """
 from __future__ import annotations
 
@@ -18,7 +17,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import tangle
-from literate.errors import BadArgument
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,21 +43,17 @@ class Snapshot:  # one package, and the consecutive chapters at whose end it sta
 
 def distinct(root: Path = ROOT) -> list[Snapshot]:
     """Every distinct package of the book, in reading order; each chapter belongs to exactly one."""
-    groups: list[Snapshot] = []
-    for chapter, tangled in tangle.tangle_chapters(root).items():
-        if groups and groups[-1].files == tangled.files:
-            groups[-1].chapters.append(chapter)
-        else:
-            groups.append(Snapshot([chapter], tangled))
-    return groups
+    return sharing([Snapshot([chapter], tangled) for chapter, tangled in tangle.tangle_chapters(root).items()])
 
 
-def sharing(snapshots: list[Snapshot], paths: tuple[str, ...]) -> list[Snapshot]:
-    """Consecutive snapshots that agree on the given files become one (with its first one's files)."""
+def sharing(snapshots: list[Snapshot], paths: tuple[str, ...] | None = None) -> list[Snapshot]:
+    """Consecutive snapshots that agree on the given files (on all by default) become one, with its first one's."""
+    def key(snapshot: Snapshot):
+        return snapshot.files if paths is None else [snapshot.files.get(path) for path in paths]
+
     groups: list[Snapshot] = []
     for snapshot in snapshots:
-        same = groups and all(groups[-1].files.get(p) == snapshot.files.get(p) for p in paths)
-        if same:
+        if groups and key(groups[-1]) == key(snapshot):
             groups[-1].chapters.extend(snapshot.chapters)
         else:
             groups.append(Snapshot(list(snapshot.chapters), snapshot.tangled))
@@ -71,10 +65,8 @@ def snapshot(chapter: str, out: Path | None = None) -> Path:
     if out is None:
         out = Path(tempfile.mkdtemp(prefix="micrograd-snapshot-"))
         atexit.register(shutil.rmtree, out, ignore_errors=True)
-    found = next((s for s in distinct() if chapter in s.chapters), None)
-    if found is None:
-        raise BadArgument("_toc.yml:1", f"{chapter}: no such chapter in the table of contents")
-    return found.write(out)
+    tangle.write(Path(out), tangle.tangle(ROOT, through=chapter))
+    return Path(out)
 
 
 def load_package(folder: Path) -> SimpleNamespace:
@@ -91,10 +83,8 @@ def load_package(folder: Path) -> SimpleNamespace:
     sys.path.insert(0, str(folder))
     try:
         package = importlib.import_module("micrograd")
-        modules = {}
-        for info in pkgutil.iter_modules(package.__path__):
-            if not info.name.startswith("_"):
-                modules[info.name] = importlib.import_module(f"micrograd.{info.name}")
+        modules = {info.name: importlib.import_module(f"micrograd.{info.name}")
+                   for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_")}
         if (Path(package.__file__).parent / "__main__.py").exists():
             # imported under its module name, so its `if __name__ == "__main__"` does not run
             modules["command_line"] = importlib.import_module("micrograd.__main__")

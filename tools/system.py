@@ -1,27 +1,16 @@
 #!/usr/bin/env python3
 """Install the Debian packages that `make test` or `make book` needs, and only those that are missing.
 
-Each command the build runs comes from one entry of NEEDS: the Debian packages
-that provide it, and why the build needs it. The packages to install are those
-of the commands that are missing, so apt is never asked for a package whose
-command is already there. That matters: a machine with Node.js from NodeSource
-already has npm, and Debian's `npm` package conflicts with that `nodejs`.
-
-Before installing, apt-get simulates the install; one line then says what will
-be installed, about how big it is and why. Not root: one line with the exact
-command to run, and exit status 1. When apt-get fails, its own error lines are
-shown. Standard library only: this runs before the virtualenv exists.
-
-With SETUP_RECORD set to a file, each run appends one line saying what it did,
-`TARGET MB COUNT PACKAGE...`: the packages asked for, and the size and number of
-all the Debian packages installed with them (`book 0 0` when nothing was missing).
-`system.py summary` turns them into the line CI prints.
-
-Usage::
+Each command (or font) the build needs is an entry of NEEDS; apt is asked only for the packages
+of the missing ones (Debian's `npm` conflicts with NodeSource's `nodejs`, which brings npm).
+As root: a simulated install first, then one line saying what, how big and why, then the
+install (apt-get's own error lines on failure). Otherwise: the exact command, exit status 1.
+Standard library only: this runs before the virtualenv exists. With SETUP_RECORD naming a file,
+each run appends `TARGET MB COUNT PACKAGE...`, which `summary` turns into the line CI prints.
 
     python3 tools/system.py test    # what `make test` needs
     python3 tools/system.py book    # what `make book` needs (`make system` runs this)
-    SETUP_RECORD=FILE python3 tools/system.py summary   # what the runs that recorded into FILE installed
+    SETUP_RECORD=FILE python3 tools/system.py summary
 """
 from __future__ import annotations
 
@@ -73,19 +62,12 @@ def missing_commands(commands: list[str]) -> list[str]:
 def is_present(name: str) -> bool:
     if not NEEDS[name].font:
         return shutil.which(name) is not None
-    if shutil.which("fc-list") is None:
-        return False
-    return subprocess.run(["fc-list", "-q", name], capture_output=True).returncode == 0
+    return shutil.which("fc-list") is not None and subprocess.run(["fc-list", "-q", name]).returncode == 0
 
 
 def packages_for(missing: list[str]) -> list[str]:
-    """The Debian packages that provide the missing commands, each once, in the order of NEEDS."""
-    packages: list[str] = []
-    for command in missing:
-        for package in NEEDS[command].packages:
-            if package not in packages:
-                packages.append(package)
-    return packages
+    """The Debian packages that provide the missing commands, each once, in their order."""
+    return list(dict.fromkeys(package for command in missing for package in NEEDS[command].packages))
 
 
 def reasons(missing: list[str]) -> str:
@@ -112,19 +94,6 @@ def new_packages(simulation: str) -> list[str]:
     return re.findall(r"^Inst (\S+)", simulation, flags=re.MULTILINE)
 
 
-def installed_size_mb(packages: list[str]) -> int:
-    """The disk space the packages take once installed, from apt's records (Installed-Size, in KiB)."""
-    if not packages:
-        return 0
-    shown = apt_cache("show", "--no-all-versions", *packages)
-    kib = sum(int(size) for size in re.findall(r"^Installed-Size: (\d+)", shown, flags=re.MULTILINE))
-    return round(kib / 1024)
-
-
-def apt_cache(*args: str) -> str:
-    return subprocess.run(["apt-cache", *args], capture_output=True, text=True).stdout
-
-
 def record(target: str, size_mb: int, count: int, packages: list[str]) -> None:
     """Append what this run installed to the file SETUP_RECORD names, if it names one."""
     if os.environ.get("SETUP_RECORD"):
@@ -147,20 +116,18 @@ def install(target: str, missing: list[str]) -> int:
     """As root: apt-get update, a simulated install, one line saying what and why, the install."""
     packages = packages_for(missing)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for args in (["update", "-qq"], [*INSTALL, "--simulate", *packages]):
-        result = apt(*args, env=env)
-        if result.returncode != 0:
-            print(f"apt-get {args[0]} failed (exit status {result.returncode}):\n{apt_errors(result)}",
+    done: list[subprocess.CompletedProcess] = []
+    for args in (["update", "-qq"], [*INSTALL, "--simulate", *packages], [*INSTALL, "-y", "-qq", *packages]):
+        if len(done) == 2:  # simulated: say what it installs, how big (Installed-Size, in KiB), and why
+            new = new_packages(done[1].stdout)
+            shown = subprocess.run(["apt-cache", "show", "--no-all-versions", *new], capture_output=True, text=True)
+            size_mb = round(sum(map(int, re.findall(r"^Installed-Size: (\d+)", shown.stdout, flags=re.M))) / 1024)
+            print(f"installing {reasons(missing)}: {len(new)} Debian packages, about {size_mb} MB", flush=True)
+        done.append(apt(*args, env=env))
+        if done[-1].returncode != 0:
+            print(f"apt-get {args[0]} failed (exit status {done[-1].returncode}):\n{apt_errors(done[-1])}",
                   file=sys.stderr)
-            return result.returncode
-    new = new_packages(result.stdout)
-    size_mb = installed_size_mb(new)
-    print(f"installing {reasons(missing)}: {len(new)} Debian packages, about {size_mb} MB", flush=True)
-    result = apt(*INSTALL, "-y", "-qq", *packages, env=env)
-    if result.returncode != 0:
-        print(f"apt-get install failed (exit status {result.returncode}):\n{apt_errors(result)}",
-              file=sys.stderr)
-        return result.returncode
+            return done[-1].returncode
     record(target, size_mb, len(new), packages)
     return 0
 

@@ -57,7 +57,7 @@ def tangle_chapters(root: Path = ROOT, through: str | None = None) -> dict[str, 
     """
     chapters, blocks, states = read_book(root)
     if through is not None and through not in chapters:
-        raise BadArgument("_toc.yml:1", f"--through {through}: no such chapter in the table of contents")
+        raise BadArgument("_toc.yml:1", f"{through}: no such chapter in the table of contents")
     defined, upto = {block.name for block in blocks}, chapters[: chapters.index(through) + 1 if through else None]
     for number, chapter in enumerate(upto):
         if chapter in states:

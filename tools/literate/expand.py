@@ -1,14 +1,10 @@
 """Expansion: a chunk graph becomes the text of each generated file (standard library only).
 
-The page's Python re-tangles edited chunks with this module, errors.py and graph.py:
-tangle_pieces(pieces, chapters=None, final=False, known=None) -> {path: text}, where pieces
-are the ``{chunk}`` blocks in reading order, as tools/tangle.py's pieces() gives them::
+The page's Python re-tangles edited chunks with tangle_pieces(), whose pieces are the ``{chunk}``
+blocks in reading order as tools/tangle.py's pieces() gives them (see Block.piece)::
 
     {"name": "Value: backward", "chapter": "book/05-backprop.md", "line": 129, "body_line": 131,
      "mode": "define" | "append" | "replace", "file": "micrograd/engine.py" or None, "text": "..."}
-
-chapters orders the chapters a header names; final=True also refuses chunks no file reaches;
-known names chunks a later chapter defines (they expand to nothing). Errors are TangleErrors.
 """
 from __future__ import annotations
 
@@ -47,7 +43,8 @@ class Tangled:
 
 def tangle_pieces(pieces: list[dict], chapters: list[str] | None = None, final: bool = False,
                   known=None) -> dict[str, str]:
-    """The generated files from chunk pieces (see the module's first lines)."""
+    """{path: text} from chunk pieces. chapters orders the chapters a header names; final also refuses chunks
+    no file reaches; known names chunks a later chapter defines (they expand to nothing)."""
     blocks = [Block.from_piece(piece, order) for order, piece in enumerate(pieces)]
     chunks = build_chunks(blocks)
     check_graph(chunks, set(known or ()) | {block.name for block in blocks}, final)

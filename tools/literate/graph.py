@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from .errors import MAX_NESTING, Cycle, FileConflict, FilePath, TooDeep, Undefined, Unused
+from .errors import MAX_NESTING, Expansion, FileConflict, FilePath, Undefined, Unused
 
 REFERENCE = re.compile(r"^(?P<indent>[ \t]*)<<(?P<name>[^<>]+)>>[ \t]*$")
 
@@ -122,7 +122,7 @@ def check_graph(chunks: dict[str, Chunk], defined_anywhere, final: bool, state: 
         reached = files_of(chunks)
         for chunk in chunks.values():
             if chunk.name not in reached:
-                raise Unused(chunk.first.where, chunk.name)
+                raise Unused(chunk.first.where, f"chunk «{chunk.name}» is never used: no file root reaches it")
 
 
 def children(chunk: Chunk, chunks: dict[str, Chunk]) -> list[tuple[str, str]]:
@@ -136,9 +136,10 @@ def _visit(name: str, chunks: dict[str, Chunk], path: list[str], heights: dict[s
     """Depth-first: a name already on the path is a cycle, a path deeper than MAX_NESTING an error
     (heights: how many levels a finished chunk's expansion has, so each chunk is visited once)."""
     if name in path:
-        raise Cycle(where, path[path.index(name):] + [name], state)
+        cycle = " -> ".join(f"«{step}»" for step in path[path.index(name):] + [name])
+        raise Expansion(where, f"chunk references form a cycle{state}: {cycle}")
     if len(path) + heights.get(name, 1) > MAX_NESTING:
-        raise TooDeep(where, state)
+        raise Expansion(where, f"chunks nest more than {MAX_NESTING} deep here{state}")
     if name not in heights:
         path.append(name)
         for child_where, child in children(chunks[name], chunks):
