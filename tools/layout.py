@@ -36,18 +36,11 @@ def latex(text: str) -> nodes.raw:
 
 
 def on_doctree_read(app, doctree) -> None:
-    docname = app.env.docname
-    srcdir = Path(app.srcdir)
-    opening = {}
-    letters = appendix_letters(srcdir)
+    docname, srcdir = app.env.docname, Path(app.srcdir)
     for part in toc_parts(srcdir):
-        chapters = part.get("chapters", [])
-        if chapters:
-            first = chapters[0]["file"]
-            appendix = r"\appendix" if first in letters else ""
-            opening[first] = appendix + r"\part{%s}" % part["caption"]
-    if docname in opening:
-        doctree.insert(0, latex(opening[docname]))
+        if part.get("chapters") and part["chapters"][0]["file"] == docname:  # the chapter opens a part
+            appendix = r"\appendix" if docname in appendix_letters(srcdir) else ""
+            doctree.insert(0, latex(appendix + r"\part{%s}" % part["caption"]))
     if docname == app.config.root_doc:
         section = next(iter(doctree.findall(nodes.section)), None)
         if section is not None:
@@ -72,19 +65,14 @@ def contents_title(app) -> None:
         app.builder.get_contentsname = lambda indexfile: "Contents"
 
 
-def code_lines(node: nodes.Element) -> int:
-    return sum(block.astext().count("\n") + 1 for block in node.findall(nodes.literal_block))
-
-
 def keep_together(app, doctree, docname: str) -> None:
     """Before each listing, cell and exercise, ask for room for all of it (up to KEEP_TOGETHER lines)."""
     if app.builder.format != "latex":
         return
-    blocks = [node for node in doctree.findall(nodes.Element) if is_block(node)]
-    for node in blocks:
+    for node in [node for node in doctree.findall(nodes.Element) if is_block(node)]:
         # lines of code, or of an exercise's prose (about 90 characters a line), and the caption or title
-        lines = (code_lines(node) or len(node.astext()) // 90) + 2
-        need = min(lines, KEEP_TOGETHER)
+        code = sum(block.astext().count("\n") + 1 for block in node.findall(nodes.literal_block))
+        need = min((code or len(node.astext()) // 90) + 2, KEEP_TOGETHER)
         if need < 3 or node.parent is None:
             continue
         if opens_its_section(node):  # keep the heading with it: ask before the section starts
@@ -112,9 +100,7 @@ def align_table_columns(app, doctree, docname: str) -> None:
         spec = "".join("R" if "text-right" in entry["classes"] else "C" if "text-center" in entry["classes"]
                        else "L" for entry in row.children)
         if spec.strip("L"):
-            column_spec = addnodes.tabular_col_spec()
-            column_spec["spec"] = spec
-            table.parent.insert(table.parent.index(table), column_spec)
+            table.parent.insert(table.parent.index(table), addnodes.tabular_col_spec(spec=spec))
 
 
 WRAPPERS = {"chunk", "cell", "literal-block-wrapper"}  # a listing with its caption; a cell with its output
@@ -169,11 +155,9 @@ def describe_graph(svg: str) -> str:
                 unnamed += 1
         elif texts:
             operations.append(texts[0])
-    values = ", ".join(named) + (f" and {unnamed} unnamed" if named and unnamed else "")
-    values = values or f"{unnamed}"
-    kinds = sorted(set(operations))
-    return (f"Computation graph of {len(named) + unnamed} values ({values}) joined by "
-            f"{len(operations)} operations ({', '.join(kinds)}); each box shows a value's data and grad.")
+    values = ", ".join(named) + (f" and {unnamed} unnamed" if named and unnamed else "") or f"{unnamed}"
+    return (f"Computation graph of {len(named) + unnamed} values ({values}) joined by {len(operations)} "
+            f"operations ({', '.join(sorted(set(operations)))}); each box shows a value's data and grad.")
 
 
 def drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Draw the README's picture: chapter 5's worked example L = (a*b + c)*f after backward().
+"""Draw the README's picture, docs/graph.svg: chapter 5's worked example L = (a*b + c)*f after backward().
 
-Run `make readme-figure` after changing the engine or the drawing; it rewrites docs/graph.svg.
+Run `make readme-figure` after changing the engine or the drawing.
 """
 import sys
 from pathlib import Path
@@ -12,16 +12,10 @@ sys.path.insert(0, str(ROOT))
 from micrograd.engine import Value  # noqa: E402
 from micrograd.viz import draw_dot  # noqa: E402
 
-
-def main() -> None:
+if __name__ == "__main__":
     a, b, c, f = Value(2.0), Value(-3.0), Value(10.0), Value(-2.0)
     L = (a * b + c) * f
     L.backward()
     graph = draw_dot(L, names={a: "a", b: "b", c: "c", f: "f", L: "L"})
-    target = ROOT / "docs" / "graph.svg"
-    target.write_bytes(graph.pipe(format="svg"))
-    print(f"wrote {target.relative_to(ROOT)}")
-
-
-if __name__ == "__main__":
-    main()
+    (ROOT / "docs" / "graph.svg").write_bytes(graph.pipe(format="svg"))
+    print("wrote docs/graph.svg")

@@ -710,7 +710,7 @@ EXAMPLES = {
     "overwrite": lambda p: ((p / "a.py").parent.mkdir(parents=True, exist_ok=True), (p / "a.py").write_text("mine"),
                             tangle.write(p, tangle.tangle(_book(p, chunk("m", "x = 1", ":file: a.py"))))),
     "locate": lambda p: (_book(p, chunk("m", "x = 1", ":file: a.py")), (p / "a.py").write_text("x = 2\n"),
-                         tangle.locate_on_disk(p, p, "a.py:1", tangle.tangle_chapters(p))),
+                         tangle.locate_on_disk(p, "a.py:1", tangle.tangle_chapters(p))),
     "argument": lambda p: tangle.chapter_arg(["book/one.md"], p, "book/two.md"),
 }
 

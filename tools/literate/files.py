@@ -1,10 +1,8 @@
-"""Writing the generated files safely: planned actions, then atomic writes.
+"""Writing the generated files safely: every refusal decided before a byte is written, then atomic writes.
 
-plan_writes() decides everything before a byte is written: it refuses to overwrite a file
-edited by hand (its hash no longer matches), a file the book did not generate, a folder or
-a link, and finds stale generated files (no root any more) and the temporary files an
-interrupted run left. write() then writes each file through a temporary file and
-os.replace, so a file is always either old or new, never half.
+A file edited by hand (its hash no longer matches), one the book did not generate, a folder or a link is
+never overwritten; stale generated files (no root any more) and an interrupted run's temporary files are
+removed. Each file is written through a temporary file and os.replace: it is either old or new, never half.
 """
 from __future__ import annotations
 
@@ -41,27 +39,18 @@ def on_disk(path: Path) -> str:
         return ""
 
 
-def _walk(out: Path):
-    """Every regular file under out, skipping links, hidden and _private folders, build output, virtualenvs."""
-    try:
-        entries = sorted(os.scandir(out), key=lambda e: e.name)
-    except OSError:
-        return
-    if any(entry.name == "pyvenv.cfg" for entry in entries):
-        return
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            if not entry.name.startswith((".", "_")) and entry.name not in SKIPPED_FOLDERS:
-                yield from _walk(Path(entry.path))
-        elif entry.is_file(follow_symlinks=False):
-            yield Path(entry.path)
-
-
 def stale_files(out: Path, files: dict[str, str]) -> list[str]:
-    """Generated files (by their first line) anywhere under out that no file root writes any more."""
-    rels = (path.relative_to(out).as_posix() for path in _walk(out))
-    return [rel for rel in rels if rel.endswith(".py") and rel not in files
-            and on_disk(out / rel).startswith(HEADER_FIRST + "\n")]
+    """Generated files (by their first line) anywhere under out that no file root writes any more; not in
+    hidden or _private folders, build output or virtualenvs, and not through links (os.walk follows none)."""
+    stale = []
+    for folder, subfolders, names in os.walk(out):
+        if "pyvenv.cfg" in names:
+            subfolders.clear()
+            continue
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith((".", "_")) and d not in SKIPPED_FOLDERS)
+        rels = (Path(folder, name).relative_to(out).as_posix() for name in sorted(names) if name.endswith(".py"))
+        stale += [rel for rel in rels if rel not in files and on_disk(out / rel).startswith(HEADER_FIRST + "\n")]
+    return stale
 
 
 def leftover_temporaries(out: Path, files: dict[str, str]) -> list[str]:

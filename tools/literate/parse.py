@@ -1,7 +1,5 @@
-"""Parsing: the chapters' ``{chunk}`` blocks, in _toc.yml's order, read as the book's MyST parser reads them.
-
-Refuses any chunk the book would show but a top-level reading would miss.
-"""
+"""Parsing: the chapters' ``{chunk}`` blocks, in _toc.yml's order, read as the book's MyST parser reads them;
+any chunk the book would show but a top-level reading would miss is refused."""
 from __future__ import annotations
 
 import posixpath
@@ -138,12 +136,6 @@ def directive_of(info: str) -> tuple[str | None, str]:
     return None, ""
 
 
-def parse_chapter(md, chapter: str, text: str) -> list[Block]:
-    fences = ((token, line, *directive_of(token.info)) for token, line in _fences(md, chapter, text))
-    return [_parse_block(chapter, line, argument, token.content) for token, line, name, argument in fences
-            if name == "chunk"]
-
-
 def _fences(md, chapter: str, text: str, first: int = 0, inside: str | None = None):
     """(token, line) of each fence of text (after line `first` of the chapter); refuses hidden chunks."""
     lines = re.sub(r"\r\n?", "\n", text).split("\n")  # lines exactly as markdown-it counts them
@@ -152,7 +144,8 @@ def _fences(md, chapter: str, text: str, first: int = 0, inside: str | None = No
             continue
         start, end = token.map
         line = first + start + 1
-        if not _is_closed(lines, start, end, token.markup):
+        closing = lines[end - 1].lstrip(" \t>").rstrip() if start < end - 1 < len(lines) else ""
+        if not (closing == token.markup[0] * len(closing) and len(closing) >= len(token.markup)):
             raise UnclosedFence(f"{chapter}:{line}", "this code fence is never closed")
         name, _ = directive_of(token.info)
         if name == "chunk" and token.type == "colon_fence":
@@ -171,13 +164,6 @@ def _fences(md, chapter: str, text: str, first: int = 0, inside: str | None = No
             for _ in _fences(md, chapter, token.content, line, name):  # its content, as MyST parses it
                 pass
         yield token, line
-
-
-def _is_closed(lines: list[str], start: int, end: int, marker: str) -> bool:
-    if end - 1 <= start or end > len(lines):
-        return False
-    closing = lines[end - 1].lstrip(" \t>").rstrip()
-    return closing == marker[0] * len(closing) and len(closing) >= len(marker)
 
 
 OPTION = re.compile(r"^\s*:(?P<key>[^:\s]*):(?P<value>.*)$")
@@ -239,7 +225,10 @@ def parse_book(root: Path) -> list[Block]:
     md = markdown_parser(root)
     blocks: list[Block] = []
     for chapter in read_toc(root):
-        blocks.extend(parse_chapter(md, chapter, read_chapter(root, chapter)))
+        for token, line in _fences(md, chapter, read_chapter(root, chapter)):
+            name, argument = directive_of(token.info)
+            if name == "chunk":
+                blocks.append(_parse_block(chapter, line, argument, token.content))
     for order, block in enumerate(blocks):
         block.order = order
     return blocks
