@@ -51,28 +51,22 @@ def workload():
     return load_package(ROOT)
 
 
-# ---------------------------------------------------------------- the demo, on any package
-
-
-def moons():
-    """The demo's data: 100 points and their labels (micrograd.datasets.make_moons)."""
+def moons():  # the demo's data set, and its model, loss and training step on any package
     return workload().datasets.make_moons(100, 0.1, DATA_SEED)
 
 
 def new_model(package):
-    """The demo's network, MLP(2, [16, 16, 1]) with the package's defaults, from a fixed seed."""
     random.seed(MODEL_SEED)
     return package.nn.MLP(2, [16, 16, 1])
 
 
 def loss_of(model, points, labels):
-    """The demo's loss on all the points: the graph of one step (micrograd.demo.moons_loss)."""
     loss, _ = workload().demo.moons_loss(model, points, labels)
     return loss
 
 
 def train_step(model, points, labels, k: int) -> float:
-    """Step k of the demo (micrograd.demo.training_step); the loss before the update."""
+    """Step k of the demo; the loss before the update."""
     demo = workload().demo
     loss, _ = demo.training_step(model, points, labels, demo.learning_rate(k, STEPS))
     return loss.data
@@ -88,9 +82,6 @@ def graph_nodes(root) -> int:
                 seen.add(id(child))
                 stack.append(child)
     return len(seen)
-
-
-# ---------------------------------------------------------------- measuring one package
 
 
 def measure(folder: Path, steps: int, memory: bool = True) -> dict:

@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+IPYTHON_FRAME = re.compile(r"^File (?P<file>.+):(?P<line>\d+), in ")
 
 _spec = importlib.util.spec_from_file_location("_booktrace", ROOT / "micrograd" / "booktrace.py")
 booktrace = importlib.util.module_from_spec(_spec)
@@ -32,10 +33,6 @@ def pytest_runtest_logreport(report) -> None:
                     location.message += f" -> {where}"
             elif hasattr(entry, "lines"):  # --tb=native: Python's own format
                 entry.lines = [booktrace.annotate(line) for line in entry.lines]
-
-
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-IPYTHON_FRAME = re.compile(r"^File (?P<file>.+):(?P<line>\d+), in ")
 
 
 def annotate_ipython(stb: list[str]) -> list[str]:

@@ -90,13 +90,12 @@ class ChunkIndexDirective(SphinxDirective):
         by_name: dict[str, list[chunks.Listing]] = {}
         for listing in listings:
             by_name.setdefault(listing.block.name, []).append(listing)
-        of_block = {id(listing.block): listing for listing in listings}
         self.env.note_dependency(str(Path(app.srcdir) / "_toc.yml"))
         for chapter in {listing.block.chapter for listing in listings}:
             self.env.note_dependency(str(Path(app.srcdir) / chapter))
         names = defined_names(Path(app.srcdir), [listing.block for listing in listings])
         return [self.section("Chunks", "index-chunks", self.chunk_entries(by_name)),
-                self.section("Names", "index-names", self.name_entries(names, of_block))]
+                self.section("Names", "index-names", self.name_entries(names))]
 
     def section(self, title: str, ident: str, items: list[nodes.Node]) -> nodes.section:
         return nodes.section("", nodes.title(title, title), nodes.bullet_list("", *items, classes=["chunk-index"]),
@@ -120,11 +119,11 @@ class ChunkIndexDirective(SphinxDirective):
             items.append(nodes.list_item("", nodes.paragraph("", "", target, *entry_parts(head, phrases))))
         return items
 
-    def name_entries(self, names, of_block) -> list[nodes.Node]:
-        items = []
+    def name_entries(self, names: dict[str, Name]) -> list[nodes.Node]:
+        listing_of, items = self.env.app.chunk_listings, []
         for item in names.values():
-            defined = [of_block[id(b)] for b in item.defined]
-            used = [of_block[id(b)] for b in item.used]
+            defined = [listing_of[(b.chapter, b.line)] for b in item.defined]
+            used = [listing_of[(b.chapter, b.line)] for b in item.used]
             phrases = [("defined in", [self.link(li, f"«{li.block.name}» ({self.title(li)})") for li in defined])]
             if item.pattern is not None:
                 repeated = {li.block.name for li in used if sum(u.block.name == li.block.name for u in used) > 1}

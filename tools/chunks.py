@@ -64,16 +64,14 @@ def slug(name: str) -> str:
 def index_book(root: Path) -> dict[tuple[str, int], Listing]:
     """Every chunk block of the book, keyed by (chapter, line), with its relations."""
     blocks = tangle.parse_book(root)
-    chunks = tangle.build_chunks(blocks)
-    files = tangle.files_of(chunks)
+    files = tangle.files_of(tangle.build_chunks(blocks))
     listings: dict[tuple[str, int], Listing] = {}
     by_name: dict[str, list[Listing]] = {}
     for block in blocks:
         same = by_name.setdefault(block.name, [])
         kind = "replaced" if block.replace else ("continued" if same else "defined")
-        listing = Listing(block, f"chunk-{slug(block.name)}-{len(same) + 1}",
-                          block.chapter[: -len(".md")], kind, files.get(block.name))
-        listing.first = same[0] if same else None
+        listing = Listing(block, f"chunk-{slug(block.name)}-{len(same) + 1}", block.chapter[: -len(".md")], kind,
+                          files.get(block.name), first=same[0] if same else None)
         for earlier in same:
             earlier.later.append(listing)
         same.append(listing)
@@ -232,21 +230,19 @@ class CodeLinks(SphinxPostTransform):
                                        for text, li in links]
 
 
-class LinkingHighlighter:
-    """Sphinx's highlighter, which also makes the chunk names a listing holds (CodeLinks) links."""
+def linking(highlighter, link):
+    """Sphinx's highlighter, made to also turn the chunk names a listing holds (CodeLinks) into links."""
+    highlight = highlighter.highlight_block
 
-    def __init__(self, highlighter, link):
-        self.highlighter, self.link = highlighter, link
-
-    def __getattr__(self, name):
-        return getattr(self.highlighter, name)
-
-    def highlight_block(self, source, lang, *args, location=None, **kwargs) -> str:
-        code = self.highlighter.highlight_block(source, lang, *args, location=location, **kwargs)
+    def highlight_block(source, lang, *args, location=None, **kwargs) -> str:
+        code = highlight(source, lang, *args, location=location, **kwargs)
         links = location.get("chunk_links", []) if isinstance(location, nodes.Element) else []
         for text, target in dict(links).items():
-            code = self.link(code, text, target)
+            code = link(code, text, target)
         return code
+
+    highlighter.highlight_block = highlight_block
+    return highlighter
 
 
 def link_html(code: str, text: str, uri: str) -> str:
@@ -260,7 +256,7 @@ class LinkingLaTeXTranslator(LaTeXTranslator):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.highlighter = LinkingHighlighter(self.highlighter, self.link_latex)
+        self.highlighter = linking(self.highlighter, self.link_latex)
 
     def link_latex(self, code: str, text: str, target: str) -> str:
         token = r"(\\PYG\{[^{}]*\})\{(%s)\}" % re.escape(escape_tex(text, "PYG"))
@@ -290,7 +286,7 @@ def on_builder_inited(app) -> None:
     # The extension brings its own stylesheet (tools/static/chunks.css).
     app.config.html_static_path.append(str(Path(__file__).resolve().parent / "static"))
     if app.builder.format == "html":  # the LaTeX writer gets its highlighter from LinkingLaTeXTranslator
-        app.builder.highlighter = LinkingHighlighter(app.builder.highlighter, link_html)
+        linking(app.builder.highlighter, link_html)
     else:  # registered for LaTeX builds only: the site's theme adds to the HTML translator only
         app.set_translator("latex", LinkingLaTeXTranslator, override=True)  # when none is registered
     root = Path(app.srcdir)

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,11 @@ INSTALL = ["install", "--no-install-recommends"]
 
 
 def missing_commands(commands: list[str]) -> list[str]:
-    """The commands not found on PATH, and the fonts fontconfig does not know (all of them without fc-list)."""
     return [command for command in commands if not is_present(command)]
 
 
 def is_present(name: str) -> bool:
+    """A command on PATH, or a font fontconfig knows (none without fc-list)."""
     if not NEEDS[name].font:
         return shutil.which(name) is not None
     return shutil.which("fc-list") is not None and subprocess.run(["fc-list", "-q", name]).returncode == 0
@@ -95,7 +96,6 @@ def new_packages(simulation: str) -> list[str]:
 
 
 def record(target: str, size_mb: int, count: int, packages: list[str]) -> None:
-    """Append what this run installed to the file SETUP_RECORD names, if it names one."""
     if os.environ.get("SETUP_RECORD"):
         with open(os.environ["SETUP_RECORD"], "a", encoding="utf-8") as file:
             print(target, size_mb, count, *packages, file=file)
@@ -143,8 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"tools/system.py: summary: SETUP_RECORD={record_file!r} names no file; "
                   "set it before `make test` and `make book`", file=sys.stderr)
             return 2
-        with open(record_file, encoding="utf-8") as file:
-            print(summary(file.read().splitlines()))
+        print(summary(Path(record_file).read_text(encoding="utf-8").splitlines()))
         return 0
     missing = missing_commands(COMMANDS[args.target])
     if not missing:
