@@ -27,17 +27,14 @@ __all__ = ["REFERENCE", "REFUSALS", "HEADER_WIDTH", "Block", "ChunkOptions", "Ta
            "chapter_titles", "files_of", "generated_status", "header", "locate", "markdown_parser", "parse_book",
            "read_chapter", "read_toc", "references", "refusals_table", "tangle", "tangle_chapters", "write"]
 
-_BOOKS: dict[tuple[Path, str], tuple] = {}  # (root, hash of its sources) -> (chapters, blocks, states so far)
+_BOOKS: dict[tuple, tuple] = {}  # (root, chapters, hash of their text) -> (chapters, blocks, states so far)
 
 
 def read_book(root: Path = ROOT) -> tuple[list[str], list[Block], dict]:
     """The book parsed once (again only when a source changed); every reference names a chunk of it."""
     chapters = read_toc(root)
-    digest = hashlib.sha256()
-    for name in ["_toc.yml", "_config.yml", *chapters]:
-        path = root / name
-        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
-    key = (root.resolve(), digest.hexdigest())
+    sources = ((root / name).read_bytes() if (root / name).is_file() else b"" for name in ["_config.yml", *chapters])
+    key = (root.resolve(), tuple(chapters), hashlib.sha256(b"\0".join(sources)).hexdigest())
     if key not in _BOOKS:
         blocks = parse_book(root)
         check_references(blocks, {block.name for block in blocks})
