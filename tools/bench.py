@@ -11,9 +11,6 @@ each round's first step (from an empty heap) is left out. The report: CPU time p
 graph nodes and bytes per node of one step (tracemalloc), the final package's speed-up, and
 whether every package's losses agree with the final one's within 1e-9 relative.
 
-    python tools/bench.py                         # chapter 7 against final
-    python tools/bench.py --reference ../micrograd --reference-steps 6
-
 With the environment variable MICROGRAD_BENCH_SMALLEST=1 it makes its smallest
 run whatever the arguments say (one round of two steps each), for tests that
 check the code, not the timings.

@@ -7,10 +7,6 @@ As root: a simulated install first, then one line saying what, how big and why, 
 install (apt-get's own error lines on failure). Otherwise: the exact command, exit status 1.
 Standard library only: this runs before the virtualenv exists. With SETUP_RECORD naming a file,
 each run appends `TARGET MB COUNT PACKAGE...`, which `summary` turns into the line CI prints.
-
-    python3 tools/system.py test    # what `make test` needs
-    python3 tools/system.py book    # what `make book` needs (`make system` runs this)
-    SETUP_RECORD=FILE python3 tools/system.py summary
 """
 from __future__ import annotations
 
@@ -135,7 +131,8 @@ def install(target: str, missing: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Install the Debian packages the build needs, if missing.")
     parser.add_argument("target", choices=[*sorted(COMMANDS), "summary"],
-                        help="what the packages are for, or summary: what the runs recorded in SETUP_RECORD installed")
+                        help="the packages `make test` or `make book` needs (`make system`), or summary: what the "
+                             "runs recorded in SETUP_RECORD installed")
     args = parser.parse_args(argv)
     if args.target == "summary":
         record_file = os.environ.get("SETUP_RECORD", "")

@@ -1,11 +1,5 @@
 #!/usr/bin/env python3
-"""Tangle the book's ``{chunk}`` blocks into the micrograd package: the command line of tools/literate/.
-
-    python tools/tangle.py                      # write the package
-    python tools/tangle.py --check              # exit 1 and a diff if it is stale
-    python tools/tangle.py --through book/05-backprop.md --out DIR
-    python tools/tangle.py --locate micrograd/engine.py:42
-"""
+"""Tangle the book's ``{chunk}`` blocks into the micrograd package: the command line of tools/literate/."""
 from __future__ import annotations
 
 import argparse

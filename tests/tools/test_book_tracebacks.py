@@ -97,9 +97,11 @@ def test_a_cell_that_raises_shows_book_lines_in_a_chapters_snapshot(tmp_path):
         shell.run_cell({chunks.setup_line(ROOT / "book", snapshot, "test")!r})
         result = shell.run_cell({FAILING_CALL!r})
         print("success:", result.success)
+        print("figures as PDF too:", shell.display_formatter.formatters["application/pdf"].enabled)
     """)
     result = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, cwd=ROOT / "book")
     assert "success: False" in result.stdout, result.stdout + result.stderr
+    assert "figures as PDF too: True" in result.stdout  # the same set-up offers figures to the LaTeX builder
     assert f"File micrograd/engine.py:{number}, in _check_number(x)\n-> {origin}" in result.stdout, result.stdout
 
 

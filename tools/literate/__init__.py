@@ -1,5 +1,4 @@
-"""The tangle core: parse (parse.py) -> chunk graph (graph.py) -> expand (expand.py) -> write (files.py).
+"""The tangle core: parse.py -> graph.py -> expand.py -> files.py; tools/tangle.py is its command line.
 
-graph.py, expand.py and errors.py use the standard library only, so the page's Python
-can re-tangle edited chunks with them (expand.tangle_pieces). tools/tangle.py is the command.
+graph.py, expand.py and errors.py use the standard library only: the page's Python re-tangles with them.
 """
