@@ -28,17 +28,12 @@ Usage::
     python tools/bench.py                         # chapter 7 against final
     python tools/bench.py --reference ../micrograd --reference-steps 6
 
-With the environment variable MICROGRAD_BENCH_SMALLEST=1 it makes its smallest
-run whatever the arguments say (one round of two steps each), for tests that
-check the code, not the timings.
-
 This is a benchmark that prints ratios, not a test: it asserts nothing.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -57,7 +52,6 @@ MODEL_SEED = 1337
 DATA_SEED = 1
 STEPS = 100  # the learning rate falls over this many steps
 TOLERANCE = 1e-9
-SMALLEST = "MICROGRAD_BENCH_SMALLEST"
 
 load_package = snapshots.load_package
 _workload = None
@@ -232,8 +226,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", metavar="DIR", help=argparse.SUPPRESS)
     parser.add_argument("--no-memory", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if os.environ.get(SMALLEST):
-        args.steps, args.slow_steps, args.repeat = 2, 2, 1
     if args.worker:
         json.dump(measure(Path(args.worker), args.steps, memory=not args.no_memory), sys.stdout)
         return 0
