@@ -102,6 +102,16 @@ def test_every_cell_runs_on_the_chapters_own_code(chapter, book_snapshots, recor
     assert not wrong, "\n".join(wrong)
 
 
+def test_the_cache_key_follows_the_chapters_snapshot(book_snapshots):
+    # a change to the snapshot or to tools/ changes its hash (tools/chunks.py), so the cells run again
+    cache = get_cache(NB.execution_cache_path)
+    chapter = "book/05-backprop.md"
+    folder, digest = book_snapshots[chapter]
+    key = cache.create_hashed_notebook(read_notebook(chapter, book_snapshots)[0])[1]
+    changed = dict(book_snapshots, **{chapter: (folder, digest[::-1])})
+    assert cache.create_hashed_notebook(read_notebook(chapter, changed)[0])[1] != key
+
+
 def shown_glue_calls(cell: dict) -> list[int]:
     """Lines of a cell that call glue() so that it also displays the value (the default)."""
     if {"remove-cell", "remove-output"} & set(cell["tags"]):
