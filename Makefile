@@ -62,9 +62,10 @@ lint: $(STAMP) ## check the style of tools/, tests/ and micrograd/ (ruff), and t
 	  || { echo "make lint: actionlint found the problems above in the GitHub workflow" >&2; exit 1; }
 
 # One pytest worker per CPU (pytest-xdist); WORKERS=0 runs the tests in this process, one after another.
+# The chapters' cells run here, into the cache `make book` reads (tests/chapters/test_cells.py).
 WORKERS ?= auto
 test: $(STAMP) system-test check-tangle lint ## run every test
-	$(PY) -m pytest -n $(WORKERS) --dist worksteal
+	$(PY) -m pytest -n $(WORKERS) --dist worksteal --durations=10
 
 # MathJax is served with the site, so math renders offline too (pinned, checked by hash).
 MATHJAX := 3.2.2

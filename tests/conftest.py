@@ -34,3 +34,14 @@ def pytest_runtest_setup(item):
         if not system.is_present(name):
             pytest.fail(f"needs {name} ({system.NEEDS[name].why}), which `make test` installs first: "
                         f"python3 tools/system.py test", pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """myst-nb's line for each chapter whose cells the tests ran (tests/chapters/test_cells.py): executed or cached."""
+    lines = sorted(value for reports in terminalreporter.stats.values() for report in reports
+                   if getattr(report, "when", None) == "call"
+                   for key, value in getattr(report, "user_properties", []) if key == "myst-nb")
+    if lines:
+        terminalreporter.write_sep("-", "myst-nb: each chapter's cells")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -10,17 +10,12 @@ its own subprocess, in turn, for ``--repeat`` rounds, so that a busy machine slo
 each round's first step (from an empty heap) is left out. The report: CPU time per step (median),
 graph nodes and bytes per node of one step (tracemalloc), the final package's speed-up, and
 whether every package's losses agree with the final one's within 1e-9 relative.
-
-With the environment variable MICROGRAD_BENCH_SMALLEST=1 it makes its smallest
-run whatever the arguments say (one round of two steps each), for tests that
-check the code, not the timings.
 """
 from __future__ import annotations
 
 import argparse
 import functools
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -39,7 +34,6 @@ MODEL_SEED = 1337
 DATA_SEED = 1
 STEPS = 100  # the learning rate falls over this many steps
 TOLERANCE = 1e-9
-SMALLEST = "MICROGRAD_BENCH_SMALLEST"
 
 
 @functools.cache
@@ -182,8 +176,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", metavar="DIR", help=argparse.SUPPRESS)
     parser.add_argument("--no-memory", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if os.environ.get(SMALLEST):
-        args.steps, args.slow_steps, args.repeat = 2, 2, 1
     if args.worker:
         json.dump(measure(Path(args.worker), args.steps, memory=not args.no_memory), sys.stdout)
         return 0

@@ -310,12 +310,14 @@ def write_snapshots(root: Path, folder: Path, tools: Path = TOOLS) -> dict[str, 
     """For each chapter: the folder of its package (shared with chapters that end alike), and its hash."""
     by_chapter = {}
     of_tools = tools_digest(tools)
-    shutil.rmtree(folder, ignore_errors=True)
-    for snapshot in snapshots.distinct(root):
+    distinct = snapshots.distinct(root)
+    for stale in {p for p in folder.glob("*") if p.is_dir()} - {folder / s.name for s in distinct}:
+        shutil.rmtree(stale)
+    for snapshot in distinct:
         digest = of_tools.copy()
         for path, text in sorted(snapshot.files.items()):
             digest.update(path.encode() + b"\0" + text.encode() + b"\0")
-        target = snapshot.write(folder / snapshot.name)
+        target = snapshot.write(folder / snapshot.name)  # unchanged files are left as they are
         for chapter in snapshot.chapters:
             by_chapter[chapter] = (target, digest.hexdigest()[:16])
     return by_chapter
@@ -334,23 +336,27 @@ def on_source_read(app, docname: str, source: list[str]) -> None:
     chapter = Path(app.env.doc2path(docname, False)).as_posix()
     if chapter not in app.chunk_snapshots:
         return
-    chapters = list(app.chunk_snapshots)
-    text = source[0]
-    snapshot, digest = app.chunk_snapshots[chapter]
-    marker, depends_on = SETUP_MARKER, chapters[: chapters.index(chapter)]
-    if WHOLE_BOOK_MARKER in text:
-        marker, depends_on, digest = WHOLE_BOOK_MARKER, chapters, whole_book_digest(Path(app.srcdir), chapters)
+    source[0], depends_on = fill_in_setup(Path(app.srcdir), chapter, source[0], app.chunk_snapshots)
     for other in depends_on:
         app.env.note_dependency(str(Path(app.srcdir) / other))
     for tool in sorted(TOOLS.rglob("*.py")):
         app.env.note_dependency(str(tool))
+
+
+def fill_in_setup(root: Path, chapter: str, text: str, by_chapter: dict) -> tuple[str, list[str]]:
+    """The chapter's text with its setup line filled in (by_chapter: write_snapshots), and the chapters it reads."""
+    chapters = list(by_chapter)
+    snapshot, digest = by_chapter[chapter]
+    marker, depends_on = SETUP_MARKER, chapters[: chapters.index(chapter)]
+    if WHOLE_BOOK_MARKER in text:
+        marker, depends_on, digest = WHOLE_BOOK_MARKER, chapters, whole_book_digest(root, chapters)
     if marker in text:
-        chapter_dir = (Path(app.srcdir) / chapter).parent
-        source[0] = text.replace(marker, setup_line(chapter_dir, snapshot, digest), 1)
-    elif "```{code-cell}" in text:
+        return text.replace(marker, setup_line((root / chapter).parent, snapshot, digest), 1), depends_on
+    if "```{code-cell}" in text:
         line = text[: text.index("```{code-cell}")].count("\n") + 1
         raise ExtensionError(f"{chapter}:{line}: error: the first code cell of a chapter must hold the line "
                              f"{SETUP_MARKER!r} (tagged remove-cell), so its cells run on this chapter's code")
+    return text, depends_on
 
 
 def whole_book_digest(root: Path, chapters: list[str], tools: Path = TOOLS) -> str:

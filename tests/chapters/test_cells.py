@@ -1,84 +1,115 @@
-"""Every executed cell of every chapter runs on that chapter's snapshot of the package.
+"""Every executed cell of every chapter runs on that chapter's snapshot of the package, once for tests and book.
 
-The book build executes the cells too (myst-nb), but this test needs no Sphinx:
-it runs a chapter's cells in order in one IPython shell, in a fresh process
-whose working directory is book/, with the chapter's first line of code filled
-in exactly as tools/chunks.py fills it in at build. A cell tagged
-``raises-exception`` must raise; any other cell must not.
+The chapter is read into a notebook by myst-nb's reader, its first line of code is
+filled in as tools/chunks.py fills it in at build (the snapshots under _build/snapshots,
+the hash of their code), and myst-nb's cache client executes it, in book/, into the
+cache the book build uses (jupyter-cache, _build/.jupyter_cache). The build then finds
+every chapter there and executes nothing; a chapter whose text, snapshot or tools have not
+changed is not executed again here either. A cell tagged ``raises-exception`` must
+raise; any other cell must not.
 """
 from __future__ import annotations
 
 import ast
-import json
-import os
-import subprocess
-import sys
+import fcntl
 from pathlib import Path
 
 import pytest
-from docutils.parsers.rst import Directive, directives
-from myst_parser.parsers.directives import parse_directive_text
+from jupyter_book.config import get_final_config
+from jupyter_cache import get_cache
+from myst_nb.core.config import NbParserConfig
+from myst_nb.core.execute import ExecutionError, create_client
+from myst_nb.core.read import create_nb_reader
+from myst_parser.config.main import MdParserConfig
 
-import bench
 import chunks
 import tangle
 
 ROOT = Path(__file__).resolve().parents[2]
-
-DRIVER = r"""
-import json, sys
-from IPython.core.interactiveshell import InteractiveShell
-shell = InteractiveShell.instance(colors="nocolor")
-for cell in json.load(open(sys.argv[1], encoding="utf-8")):
-    if "skip-execution" in cell["tags"]:
-        continue
-    result = shell.run_cell(cell["source"], store_history=True)
-    expected = "raises-exception" in cell["tags"]
-    if result.success == expected:
-        what = "did not raise" if expected else "raised"
-        print(f"\n{cell['where']}: the cell {what}", file=sys.stderr)
-        sys.exit(1)
-"""
+BUILD = ROOT / "_build"  # jupyter-book's output; myst-nb keeps its cache in .jupyter_cache there
 
 
-class CodeCell(Directive):
-    optional_arguments = 1
-    has_content = True
-    option_spec = {"tags": directives.unchanged}
+def book_configs() -> tuple[MdParserConfig, NbParserConfig]:
+    """myst's and myst-nb's settings as jupyter-book derives them from _config.yml."""
+    sphinx, _ = get_final_config(user_yaml=ROOT / "_config.yml", sourcedir=ROOT,
+                                 cli_config={"latex_individualpages": False})
+    md = MdParserConfig(enable_extensions=set(sphinx["myst_enable_extensions"]))
+    nb = NbParserConfig(**{name: sphinx[f"nb_{name}"] for name, _, _ in NbParserConfig().as_triple()
+                           if f"nb_{name}" in sphinx})
+    return md, nb.copy(execution_cache_path=nb.execution_cache_path or str(BUILD / ".jupyter_cache"))
+
+
+MD, NB = book_configs()
+
+
+def read_notebook(chapter: str, by_chapter: dict | None = None):
+    """The chapter as myst-nb reads it (with its setup line filled in, given the snapshots), and its format."""
+    text = (ROOT / chapter).read_text(encoding="utf-8")
+    if by_chapter is not None:
+        text, _ = chunks.fill_in_setup(ROOT, chapter, text, by_chapter)
+    reader = create_nb_reader(str(ROOT / chapter), MD, NB, text)  # None: a page of text, not a notebook
+    return (reader.read(text), reader.read_fmt) if reader else (None, None)
 
 
 def code_cells(chapter: str) -> list[dict]:
-    md = tangle.markdown_parser(ROOT)
-    cells = []
-    for token in md.parse(tangle.read_chapter(ROOT, chapter)):
-        if token.type == "fence" and token.info.strip().startswith("{code-cell}"):
-            first = token.info.strip()[len("{code-cell}"):].strip()
-            parsed = parse_directive_text(CodeCell, first, token.content, validate_options=False)
-            tags = parsed.options.get("tags") or []
-            cells.append({"source": "\n".join(parsed.body), "tags": list(tags),
-                          "where": f"{chapter}:{token.map[0] + 1}"})
-    return cells
+    notebook, _ = read_notebook(chapter)
+    if notebook is None:
+        return []
+    lines = notebook.metadata["source_map"]
+    return [{"source": cell.source, "tags": cell.metadata.get("tags", []), "where": f"{chapter}:{lines[i] + 1}"}
+            for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
 
 
 CHAPTERS = [c for c in tangle.read_toc(ROOT) if code_cells(c)]
 
 
+@pytest.fixture(scope="session")
+def book_snapshots() -> dict:
+    """The snapshots written where the build writes them, and the cache created; xdist workers take turns."""
+    BUILD.mkdir(exist_ok=True)
+    with open(BUILD / ".cells.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        by_chapter = chunks.write_snapshots(ROOT, BUILD / "snapshots")  # writes only what changed
+        get_cache(NB.execution_cache_path).list_cache_records()  # creates its database
+    return by_chapter
+
+
+class Log(list):
+    """myst-nb's logger, keeping the lines it logs."""
+
+    def info(self, msg, *args, **kwargs):
+        self.append(msg % args if args else msg)
+
+    warning = error = debug = info
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[Path(c).stem for c in CHAPTERS])
-def test_every_cell_runs_on_the_chapters_own_code(chapter, tmp_path, snapshot_folder):
-    snapshot = snapshot_folder(chapter)
-    cells = code_cells(chapter)
-    first = cells[0]["source"]
-    marker = next((m for m in (chunks.WHOLE_BOOK_MARKER, chunks.SETUP_MARKER) if m in first), None)
-    assert marker, f"{cells[0]['where']}: the first cell lacks the setup line"
-    chapter_dir = (ROOT / chapter).parent
-    cells[0]["source"] = first.replace(marker, chunks.setup_line(chapter_dir, snapshot, "test"))
-    script = tmp_path / "cells.json"
-    script.write_text(json.dumps(cells), encoding="utf-8")
-    # The benchmark's smallest run (tools/bench.py): the cells' code is what is tested here, not timings.
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0", **{bench.SMALLEST: "1"})
-    result = subprocess.run([sys.executable, "-c", DRIVER, str(script)], cwd=chapter_dir, env=env,
-                            capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+def test_every_cell_runs_on_the_chapters_own_code(chapter, book_snapshots, record_property):
+    notebook, read_fmt = read_notebook(chapter, book_snapshots)
+    log = Log()
+    try:
+        with create_client(notebook, str(ROOT / chapter), NB, log, read_fmt) as client:
+            executed = client.notebook
+    except ExecutionError:
+        pytest.fail(f"{chapter}: a cell raised:\n" + "\n".join(log), pytrace=False)
+    record_property("myst-nb", f"{chapter}: " + next(m for m in log if m.startswith(("Executed", "Using cached"))))
+    lines = notebook.metadata["source_map"]
+    wrong = [f"{chapter}:{lines[i] + 1}: the cell " + ("did not raise" if expected else "raised")
+             for i, cell in enumerate(executed.cells) if cell.cell_type == "code"
+             and "skip-execution" not in cell.metadata.get("tags", [])
+             for expected in ["raises-exception" in cell.metadata.get("tags", [])]
+             if expected != any(out.output_type == "error" for out in cell.outputs)]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_cache_key_follows_the_chapters_snapshot(book_snapshots):
+    # a change to the snapshot or to tools/ changes its hash (tools/chunks.py), so the cells run again
+    cache = get_cache(NB.execution_cache_path)
+    chapter = "book/05-backprop.md"
+    folder, digest = book_snapshots[chapter]
+    key = cache.create_hashed_notebook(read_notebook(chapter, book_snapshots)[0])[1]
+    changed = dict(book_snapshots, **{chapter: (folder, digest[::-1])})
+    assert cache.create_hashed_notebook(read_notebook(chapter, changed)[0])[1] != key
 
 
 def shown_glue_calls(cell: dict) -> list[int]:

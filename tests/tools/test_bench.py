@@ -77,22 +77,3 @@ def test_a_snapshot_is_the_book_up_to_a_chapter(tmp_path):
     assert Path(package.engine.__file__).resolve().is_relative_to(folder.resolve())
     assert not hasattr(package.engine.Value, "weighted_sum")  # chapter 8's addition is not there yet
     assert hasattr(bench.load_package(ROOT).engine.Value, "weighted_sum")
-
-
-def test_the_smallest_run_overrides_the_arguments(monkeypatch, capsys):
-    # one round of two steps each, whatever the arguments say
-    seen = {}
-
-    def compare(packages, repeat):  # packages: name -> (folder, steps a round)
-        seen.update(steps=packages["final"][1], slow_steps=packages["chapter 7"][1], repeat=repeat)
-        return {"speedup": 1.0}
-
-    monkeypatch.setattr(bench, "snapshot", lambda chapter, out: out)
-    monkeypatch.setattr(bench, "compare", compare)
-    monkeypatch.setenv(bench.SMALLEST, "1")
-    assert bench.main(["--steps", "50", "--slow-steps", "10", "--repeat", "3", "--json"]) == 0
-    assert seen == {"steps": 2, "slow_steps": 2, "repeat": 1}
-    monkeypatch.delenv(bench.SMALLEST)
-    bench.main(["--steps", "50", "--slow-steps", "10", "--repeat", "3", "--json"])
-    assert seen == {"steps": 50, "slow_steps": 10, "repeat": 3}
-    assert capsys.readouterr().out.count("speedup") == 2

@@ -97,3 +97,18 @@ def test_the_command_line_module_is_loaded_without_running_it(tmp_path, capsys):
     assert final.command_line.main(["demo", "--epochs", "1"]) == 0
     assert capsys.readouterr().out.count("\n") == 1
     assert not hasattr(snapshots.load_package(snapshots.snapshot("book/05-backprop.md", tmp_path)), "command_line")
+
+
+def test_written_again_the_snapshots_keep_their_files_and_lose_stale_folders(tmp_path):
+    # the tests and the book build both write them (tools/chunks.py): a second writer changes nothing
+    import os
+
+    import chunks
+
+    folder = tmp_path / "snapshots"
+    first = chunks.write_snapshots(ROOT, folder)
+    engine = first["book/04-value.md"][0] / "micrograd" / "engine.py"
+    os.utime(engine, (0, 0))
+    (folder / "00-gone").mkdir()
+    assert chunks.write_snapshots(ROOT, folder) == first
+    assert engine.stat().st_mtime == 0 and not (folder / "00-gone").exists()

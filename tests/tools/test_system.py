@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,17 +74,10 @@ def test_a_fresh_machine_misses_everything_the_set_up_looks_for_fonts_too(fresh_
     assert fonts.returncode == 0 and fonts.stdout == ""
 
 
-def test_the_packages_for_a_fresh_machine_install_without_conflicts(fresh_machine):
-    packages = system.packages_for(system.missing_commands(system.COMMANDS["book"]))
-    assert "npm" not in packages
-    result = system.apt("install", "--no-install-recommends", "--simulate", *packages)
-    assert result.returncode == 0, system.apt_errors(result)
-    assert set(system.new_packages(result.stdout)) >= set(packages)  # none of them is installed there
-
-
-def test_as_root_on_a_fresh_machine_it_says_what_installs_and_records_it(fresh_machine, monkeypatch, capsys):
+def test_as_root_on_a_fresh_machine_it_installs_without_conflicts_says_what_and_records_it(
+        fresh_machine, monkeypatch, capsys):
     monkeypatch.setattr(os, "geteuid", lambda: 0)
-    assert system.main(["book"]) == 0
+    assert system.main(["book"]) == 0  # apt-get's (simulated) install succeeded: no conflicts
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 1 and out[0].startswith("installing graphviz to draw the graphs (dot), Chromium")
     assert "TeX Live for the PDF (xelatex)" in out[0] and "poppler to check the PDF (pdftotext, pdfinfo)" in out[0]
@@ -157,16 +151,17 @@ def test_nothing_missing_nothing_done(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "setup.log").read_text() == "book 0 0\n"
 
 
-def test_make_system_runs_it(fresh_machine):
-    result = subprocess.run(["make", "-s", "system"], cwd=ROOT, capture_output=True, text=True,
-                            env=dict(os.environ), timeout=600)
-    # as root it installs (here: simulates); otherwise it names the command to run
-    if os.geteuid() == 0:
-        assert result.returncode == 0, result.stderr
-        assert result.stdout.startswith("installing graphviz to draw the graphs (dot)")
-        assert os.environ["SETUP_RECORD"] and Path(os.environ["SETUP_RECORD"]).read_text().startswith("book ")
-    else:
-        assert result.returncode != 0 and "Run: sudo apt-get install" in result.stderr
+def test_make_system_runs_it(tmp_path):
+    # `make system` runs tools/system.py for the book; here everything is present (what it installs on a
+    # fresh machine is simulated above), so it installs nothing and records so
+    for command in [*system.COMMANDS["book"], "fc-list"]:
+        (tmp_path / command).write_text("#!/bin/sh\n")
+        (tmp_path / command).chmod(0o755)
+    env = dict(os.environ, PATH=str(tmp_path), SETUP_RECORD=str(tmp_path / "setup.log"))
+    result = subprocess.run([shutil.which("make"), "-s", "system", f"PYTHON={sys.executable}"],
+                            cwd=ROOT, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "setup.log").read_text() == "book 0 0\n"
 
 
 def test_the_summary_adds_up_what_each_run_recorded():
