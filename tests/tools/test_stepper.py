@@ -149,6 +149,15 @@ def test_rules_that_never_run_or_run_twice(tmp_path):
         f"{name}'s rule runs a second time: it passes its gradient on twice" for name in "gpsab"]
 
 
+def test_a_graph_too_big_to_step_through_is_refused(tmp_path):
+    Value = engine(tmp_path).Value
+    y = Value(0.0)
+    for _ in range(stepper.MAX_NODES):  # each + adds two nodes: the sum and the leaf 1.0
+        y = y + 1.0
+    with pytest.raises(ValueError, match=f"the graph has {2 * stepper.MAX_NODES + 1} nodes"):
+        stepper.record(y, y.backward)
+
+
 def test_unnamed_nodes_are_named_by_how_they_were_made(tmp_path):
     Value = engine(tmp_path).Value
     a = Value(2.0)

@@ -13,7 +13,7 @@ const escape = (text) => String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;",
 export function dot(recording, at) {
   const step = recording.steps[at];
   const before = recording.steps[Math.max(at - 1, 0)].grads;
-  const lines = ['digraph { rankdir=LR; bgcolor="white";',
+  const lines = ['digraph { rankdir=BT; bgcolor="white"; nodesep=0.3; ranksep=0.35;',
     'node [shape=box, style="rounded,filled", fillcolor="white", fontname="Helvetica", fontsize=12];'];
   recording.nodes.forEach((node, n) => {
     const changed = at > 0 && step.grads[n] !== before[n];
@@ -88,20 +88,32 @@ export function attach(cell, live) {
   }
 
   // Run the cell (and those above) on the page's package as edited, then record its backward() again.
+  let busy = false;
   async function start() {
-    await live.runCell(cell);
-    const owner = { state, run: {}, stop: {}, show: (reply) => { said.textContent = reply.parts.map(([, t]) => t).join(""); } };
-    let reply = null;
-    await live.job(owner, async () => {
-      reply = await live.ask({ type: "run",
-        source: `print(__import__("stepper").record_cell(${JSON.stringify(cell.edit.text())}, globals()))` });
-    });
-    if (!reply) return;
-    if (!reply.ok) { recording = null; return owner.show(reply); }
-    recording = JSON.parse(reply.parts.find(([kind]) => kind === "text")[1]);
-    at = 0;
-    offerRules();
-    show();
+    if (busy) return;
+    busy = true;
+    recording = null;
+    said.textContent = "Running the cell, and recording its backward()…";
+    try {
+      await live.runCell(cell);
+      if (cell.node.querySelector(":scope > .live-output.live-error")) {
+        said.textContent = "The cell did not run (its output above says why): there is nothing to step through.";
+        return;
+      }
+      let reply = null;
+      const owner = { state, run: {}, stop: {}, show: (r) => { said.textContent = r.parts.map(([, t]) => t).join(""); } };
+      await live.job(owner, async () => {
+        reply = await live.ask({ type: "run",
+          source: `print(__import__("stepper").record_cell(${JSON.stringify(cell.edit.text())}, globals()))` });
+      });
+      if (!reply || !reply.ok) return reply && owner.show(reply);
+      recording = JSON.parse(reply.parts.find(([kind]) => kind === "text")[1]);
+      at = 0;
+      offerRules();
+      show();
+    } finally {
+      busy = false;
+    }
   }
 
   // The listings, from earlier chapters, of the rules this graph runs: editable here, as the page's own.
@@ -137,13 +149,12 @@ export function attach(cell, live) {
   const step = button("Step", "Run the next rule of backward() (Right arrow)", () => move(1));
   const back = button("Back", "Go back one step (Left arrow)", () => move(-1));
   const restart = button("Start over", "Run backward() again on this page's code as it is now (Home)",
-    () => { recording = null; return move(0); });
+    () => move(0));
   controls.append(step, back, restart, state);
   panel.addEventListener("keydown", (event) => {
     const by = { ArrowRight: 1, ArrowLeft: -1, Home: 0 }[event.key];
     if (by === undefined || event.target.closest(".stepper-listings")) return;
     event.preventDefault();
-    if (by === 0) recording = null;
     move(by);
   });
   panel.append(heading, controls, said, picture, listings);

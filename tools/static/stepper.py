@@ -10,16 +10,19 @@ Python (Pyodide) and in the tests.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import io
 import json
 
+MAX_NODES = 200  # a graph to step through by hand; every step keeps every node's grad
+
 
 def graph(root) -> list:
     """Every node reachable from root, root first (a walk of _prev, in the order found)."""
-    nodes, seen, todo = [], set(), [root]
+    nodes, seen, todo = [], set(), collections.deque([root])
     while todo:
-        node = todo.pop(0)
+        node = todo.popleft()
         if id(node) not in seen:
             seen.add(id(node))
             nodes.append(node)
@@ -34,7 +37,7 @@ def _wrap(node, ran):
     The rule is the node's _backward (chapters 4 to 7), or its _rule when the engine has one
     (chapter 8's, whose backward calls node._rule(node) and whose _backward reads _rule).
     """
-    if hasattr(type(node), "_rule") or "_rule" in getattr(node, "__dict__", {}):
+    if hasattr(type(node), "_rule"):
         rule = node._rule
         node._rule = lambda this: ran(node, lambda: rule(this))
 
@@ -66,6 +69,8 @@ def record(root, run_backward, names: dict | None = None) -> dict:
     gradient to 1). Step 0 is the state before backward. "never": non-leaf nodes whose rule did not run.
     """
     nodes = graph(root)
+    if len(nodes) > MAX_NODES:
+        raise ValueError(f"the graph has {len(nodes)} nodes: the stepper shows graphs of up to {MAX_NODES}")
     index = {id(node): n for n, node in enumerate(nodes)}
     labels = _labels(nodes, index, names or {})
     users = [[] for _ in nodes]  # users[n]: the nodes made from node n
