@@ -75,7 +75,9 @@ export function attach(cell, live) {
   const said = make("p", "stepper-said");
   said.setAttribute("aria-live", "polite");
   said.tabIndex = -1;
-  const listings = make("div", "stepper-listings");
+  const listings = make("details", "stepper-listings");
+  listings.append(make("summary", "", "The rules this graph runs, from earlier chapters: edit them here"));
+  listings.hidden = true;
   let recording = null;
   let at = 0;
 
@@ -125,6 +127,7 @@ export function attach(cell, live) {
   }
 
   function offer(piece) {
+    listings.hidden = false;
     if (listings.querySelector(`[data-piece="${piece.id}"]`)) return;
     const box = make("div", "stepper-listing");
     box.dataset.piece = piece.id;
@@ -160,5 +163,8 @@ export function attach(cell, live) {
   panel.append(heading, controls, said, picture, listings);
   cell.node.append(panel);
   // A rule's listing the reader edited before a reload is offered at once, so the first step uses the edit.
-  for (const piece of live.pieces.filter((p) => p.chapter !== live.chapter && live.store.get(p.id))) offer(piece);
+  for (const piece of live.pieces.filter((p) => p.chapter !== live.chapter && live.store.get(p.id))) {
+    offer(piece);
+    listings.open = true;
+  }
 }
