@@ -59,6 +59,7 @@ class Cell:
     setup: bool  # the chapter's first cell: the page sets up its package instead
     raises: bool = False  # tagged raises-exception: the error is what the cell shows
     needs: str | None = None  # what the page's Python lacks to run this cell
+    stepper: bool = False  # tagged stepper: the page steps through the backward() it calls (static/stepper.js)
 
 
 class CodeCell(Directive):
@@ -86,6 +87,7 @@ def page_cells(root: Path, chapter: str, packages: set[str] | None = None) -> li
         source = "\n".join(parsed.body)
         cells.append(Cell(source, f"{chapter}:{token.map[0] + 1}", "remove-cell" in tags,
                           any(marker in source for marker in SETUP_MARKERS), "raises-exception" in tags))
+        cells[-1].stepper = "stepper" in tags
     if packages is None:
         packages = book_packages(root)
     mark_needs(cells, packages)
@@ -251,6 +253,7 @@ def takeaway(root: Path, chapter: str, title: str, snapshot: Path | None = None)
 LIB = {f"tools/{name}": f"tools/{name}" for name in (
     "literate/__init__.py", "literate/errors.py", "literate/graph.py", "literate/expand.py", "book_tracebacks.py")}
 LIB.update({"tools/live_runner.py": "tools/static/live_runner.py", "micrograd/booktrace.py": "micrograd/booktrace.py"})
+LIB["tools/stepper.py"] = "tools/static/stepper.py"  # the backward stepper's recording
 WHEELS = Path("_build/vendor/live/wheels")  # pytest and hypothesis for the page (Makefile)
 
 
@@ -334,6 +337,7 @@ def on_doctree_resolved(app, doctree, docname: str) -> None:
             "wheels": [relative_uri(here, f"live/wheels/{name}") for name in wheels],
             "cells": [asdict(cell) for cell in cells], "chapter": chapter,
             "pieces": [p for p in pieces if p["chapter"] in chapters[:upto]], "names": names, "chapters": chapters}
+    data["stepper"] = relative_uri(here, "_static/stepper.js")  # the backward stepper, for cells tagged stepper
     script = json.dumps(data).replace("</", "<\\/")
     doctree.append(nodes.raw("", f'<script type="application/json" id="live-data">{script}</script>',
                              format="html"))

@@ -351,10 +351,10 @@
 
   // ------------------------------------------------------------ the chapter's own chunks
 
-  for (const piece of data.pieces.filter((p) => p.chapter === data.chapter)) {
-    const box = document.getElementById(piece.id);
+  for (const piece of data.pieces.filter((p) => p.chapter === data.chapter)) listing(piece, document.getElementById(piece.id));
+  function listing(piece, box) {
     const code = box && box.querySelector("div.highlight");
-    if (!code) continue;
+    if (!code) return;
     const e = editable({ id: piece.id, original: piece.text, box, code, after: box, listing: true,
       label: `The book's code: «${piece.name}»` });
     e.piece = piece;
@@ -406,4 +406,9 @@
   pageBar.append(resetAll, tests.state);
   const takeaway = document.querySelector(".live-takeaway");
   (takeaway ?? document.querySelector("main h1, article h1, h1"))?.after(pageBar);
+
+  // ------------------------------------------------------------ the backward stepper (stepper.js), on cells tagged stepper
+  const stepped = cells.filter((cell) => cell.stepper && cell.run);
+  if (stepped.length) import(url(data.stepper)).then(({ attach }) => stepped.forEach((cell) => attach(cell,
+    { runCell, job, ask, draw, make, button, listing, store, pieces: data.pieces, chapter: data.chapter })));
 })();
