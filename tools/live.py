@@ -45,8 +45,8 @@ OUT = "_live"  # the folder of the site that holds the chapters' zips
 
 # What the page's Python lacks, by the name a cell imports or calls, as the button says it.
 MISSING_MODULES = {"torch": "PyTorch", "matplotlib": "matplotlib", "numpy": "NumPy"}
-# glue() is a no-op in the page, display() shows text or HTML, graphviz writes DOT that the page draws
-# (tools/static/live_runner.py); the book's own package is there too.
+# glue() is a no-op in the page, display() shows text or HTML (tools/static/live_runner.py); graphviz is
+# the real package (a wheel, WHEELS), whose DOT the page draws; the book's own package is there too.
 AVAILABLE_MODULES = {"myst_nb", "IPython", "graphviz"}
 BOOK_TOOLS = {path.stem for path in TOOLS.glob("*.py")}
 
@@ -251,7 +251,8 @@ def takeaway(root: Path, chapter: str, title: str, snapshot: Path | None = None)
 LIB = {f"tools/{name}": f"tools/{name}" for name in (
     "literate/__init__.py", "literate/errors.py", "literate/graph.py", "literate/expand.py", "book_tracebacks.py")}
 LIB.update({"tools/live_runner.py": "tools/static/live_runner.py", "micrograd/booktrace.py": "micrograd/booktrace.py"})
-WHEELS = Path("_build/vendor/live/wheels")  # pytest and hypothesis for the page (Makefile)
+WHEELS = Path("_build/vendor/live/wheels")  # graphviz, pytest and hypothesis for the page (Makefile)
+START_WHEELS = ("graphviz-",)  # unpacked when the page's Python starts; the others when tests first run
 
 
 def book_pieces(root: Path, listings: dict | None = None) -> tuple[list[dict], list[str], list[str]]:
@@ -331,7 +332,8 @@ def on_doctree_resolved(app, doctree, docname: str) -> None:
             "worker": relative_uri(here, "_static/live_worker.mjs"), "editor": relative_uri(here, "live/editor.mjs"),
             "viz": relative_uri(here, "live/viz.mjs"),
             "modules": {name: relative_uri(here, f"{OUT}/lib/{name}") for name in LIB},
-            "wheels": [relative_uri(here, f"live/wheels/{name}") for name in wheels],
+            "wheels": {when: [relative_uri(here, f"live/wheels/{name}") for name in wheels
+                              if name.startswith(START_WHEELS) == (when == "start")] for when in ("start", "tests")},
             "cells": [asdict(cell) for cell in cells], "chapter": chapter,
             "pieces": [p for p in pieces if p["chapter"] in chapters[:upto]], "names": names, "chapters": chapters}
     script = json.dumps(data).replace("</", "<\\/")

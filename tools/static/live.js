@@ -71,7 +71,7 @@
     const absolute = Object.fromEntries(Object.entries(data.modules).map(([name, path]) => [name, url(path)]));
     ready = ask({
       type: "start", pyodide: url(data.pyodide), modules: absolute, folder: data.folder,
-      package: data.package && url(data.package), wheels: data.wheels.map(url),
+      package: data.package && url(data.package), wheels: data.wheels.start.map(url), tests: data.wheels.tests.map(url),
     });
     return ready;
   }
@@ -402,7 +402,7 @@
   const resetAll = button("Reset all", "Forget every edit on this page: the cells and the book's code come back", () => {
     for (const e of editables) reset(e);
   });
-  if (data.package && data.wheels.length) pageBar.append(tests.run, tests.stop);
+  if (data.package && data.wheels.tests.length) pageBar.append(tests.run, tests.stop);
   pageBar.append(resetAll, tests.state);
   const takeaway = document.querySelector(".live-takeaway");
   (takeaway ?? document.querySelector("main h1, article h1, h1"))?.after(pageBar);

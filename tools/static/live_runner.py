@@ -13,7 +13,6 @@ import contextlib
 import importlib
 import io
 import json
-import re
 import shutil
 import sys
 import traceback
@@ -75,69 +74,18 @@ def reset() -> None:
 
 
 def install_stubs() -> None:
-    """glue() hands numbers to the prose, which was filled in at build; display() shows text or HTML."""
+    """glue() hands numbers to the prose, which was filled in at build; display() shows text or HTML, and a
+    graphviz drawing as its DOT (the graphviz package is a wheel the page serves; live.js draws the DOT)."""
     if "myst_nb" not in sys.modules:
         module = types.ModuleType("myst_nb", "glue() does nothing in the page: the prose was filled in at build.")
         module.glue = lambda name, value, display=True: None
         sys.modules["myst_nb"] = module
-    install_graphviz()
     if "IPython" not in sys.modules:
         display = types.ModuleType("IPython.display", "display(), HTML and Markdown, as far as the page needs them.")
         display.display, display.HTML, display.Markdown = _display, HTML, Markdown
         ipython = types.ModuleType("IPython")
         ipython.display = display
         sys.modules["IPython"], sys.modules["IPython.display"] = ipython, display
-
-
-def install_graphviz() -> None:
-    """A graphviz module that only writes DOT: the page draws it with Graphviz compiled to WebAssembly."""
-    if "graphviz" not in sys.modules:
-        module = types.ModuleType("graphviz", "Digraph writes DOT; the page draws it (@viz-js/viz).")
-        module.Digraph = module.Graph = Digraph
-        sys.modules["graphviz"] = module
-
-
-DOT_ID = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*|-?(\.[0-9]+|[0-9]+(\.[0-9]*)?))$")
-
-
-def _quote(value) -> str:
-    """A DOT identifier or label as the graphviz package writes it: plain, <HTML>, or quoted."""
-    text = str(value)
-    if DOT_ID.match(text) or (text.startswith("<") and text.endswith(">")):
-        return text
-    return '"' + re.sub(r'(?<!\\)"', '\\"', text) + '"'
-
-
-def _attributes(label=None, attrs=None, **more) -> str:
-    pairs = [("label", label)] if label is not None else []
-    pairs += [(key, value) for key, value in [*sorted(more.items()), *sorted((attrs or {}).items())]
-              if value is not None]
-    return f" [{' '.join(f'{key}={_quote(value)}' for key, value in pairs)}]" if pairs else ""
-
-
-class Digraph:
-    """What the book's drawings use of graphviz.Digraph: nodes, edges, attributes, and its DOT source."""
-
-    def __init__(self, name=None, comment=None, format=None, graph_attr=None, node_attr=None, edge_attr=None,
-                 **_):
-        self.name, self.body = name, []
-        for kind, attrs in (("graph", graph_attr), ("node", node_attr), ("edge", edge_attr)):
-            if attrs:
-                self.body.append(f"\t{kind}{_attributes(attrs=attrs)}")
-
-    def node(self, name, label=None, _attributes_=None, **attrs):
-        self.body.append(f"\t{_quote(name)}{_attributes(label, _attributes_, **attrs)}")
-
-    def edge(self, tail_name, head_name, label=None, _attributes_=None, **attrs):
-        self.body.append(f"\t{_quote(tail_name)} -> {_quote(head_name)}{_attributes(label, _attributes_, **attrs)}")
-
-    def attr(self, kw="graph", _attributes_=None, **attrs):
-        self.body.append(f"\t{kw}{_attributes(attrs=_attributes_, **attrs)}")
-
-    @property
-    def source(self) -> str:
-        head = f"digraph {_quote(self.name)} {{" if self.name else "digraph {"
-        return "\n".join([head, *self.body, "}"]) + "\n"
 
 
 class HTML:
@@ -162,7 +110,7 @@ def _display(*objects) -> None:
     for obj in objects:
         if current is not None and isinstance(obj, HTML):
             current.html(obj.data)
-        elif current is not None and isinstance(obj, Digraph):
+        elif current is not None and type(obj).__module__.startswith("graphviz."):  # a Digraph: the page draws it
             current.parts.append(["dot", obj.source])
         else:
             print(repr(obj))

@@ -60,6 +60,7 @@ async function start(message) {
     pyodide.FS.writeFile(`${HOME}/lib/${name}`, source);
   }
   pyodide.runPython(`import sys; sys.path.insert(0, "${HOME}/lib/tools")`);
+  await unpackWheels(settings.wheels); // graphviz: cells draw with it
   live = pyodide.pyimport("live_runner");
   live.install_stubs();
   if (zip) {
@@ -75,14 +76,18 @@ function unpackPackage() {
   live.reset();
 }
 
-async function loadTests() {
-  if (testsLoaded) return;
+async function unpackWheels(wheels) {
   const site = pyodide.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
-  for (const wheel of settings.wheels) {
-    say(`pytest and hypothesis: ${wheel.split("/").pop()}`);
+  for (const wheel of wheels) {
+    say(wheel.split("/").pop());
     pyodide.unpackArchive(await bytes(wheel), "wheel", { extractDir: site });
   }
   pyodide.runPython("import importlib; importlib.invalidate_caches()");
+}
+
+async function loadTests() {
+  if (testsLoaded) return;
+  await unpackWheels(settings.tests); // pytest and hypothesis
   testsLoaded = true;
 }
 
