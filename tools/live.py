@@ -10,6 +10,8 @@
 * A cell that needs what the page's Python lacks (PyTorch, matplotlib, the
   build's tools) says so on its button instead, and so does a cell that uses a
   name such a cell defined (:func:`page_cells`).
+* A cell tagged ``answer`` holds the reader's answer to the exercise above it:
+  its Check button runs that exercise's test (:data:`CHECKS`) on what the cell defined.
 * Each chapter with code offers its code to take away: a zip of the package as
   it stands at the end of the chapter, the chapter's tests, and a three-line
   README (:func:`takeaway`). The in-page Python unpacks the same zip.
@@ -46,9 +48,10 @@ OUT = "_live"  # the folder of the site that holds the chapters' zips
 # What the page's Python lacks, by the name a cell imports or calls, as the button says it.
 MISSING_MODULES = {"torch": "PyTorch", "matplotlib": "matplotlib", "numpy": "NumPy"}
 # glue() is a no-op in the page, display() shows text or HTML (tools/static/live_runner.py); graphviz is
-# the real package (a wheel, WHEELS), whose DOT the page draws; the book's own package is there too.
-AVAILABLE_MODULES = {"myst_nb", "IPython", "graphviz"}
-BOOK_TOOLS = {path.stem for path in TOOLS.glob("*.py")}
+# the real package (a wheel, WHEELS), whose DOT the page draws; snapshots is the book's own (LIB), and so
+# is the book's package.
+AVAILABLE_MODULES = {"myst_nb", "IPython", "graphviz", "snapshots"}
+BOOK_TOOLS = {path.stem for path in TOOLS.glob("*.py")} - AVAILABLE_MODULES
 
 
 @dataclass
@@ -59,6 +62,7 @@ class Cell:
     setup: bool  # the chapter's first cell: the page sets up its package instead
     raises: bool = False  # tagged raises-exception: the error is what the cell shows
     needs: str | None = None  # what the page's Python lacks to run this cell
+    check: str | None = None  # tagged answer: the reader's answer to the exercise above, checked by this test
 
 
 class CodeCell(Directive):
@@ -73,9 +77,11 @@ def page_cells(root: Path, chapter: str, packages: set[str] | None = None) -> li
     packages: the book's top-level packages (found from its file roots when not given).
     """
     md = tangle.markdown_parser(root)
-    cells = []
+    cells, exercise = [], None
     for token in md.parse(tangle.read_chapter(root, chapter)):
         info = token.info.strip()
+        if token.type == "fence" and info.startswith("{exercise}"):
+            exercise = re.search(r"^:label:\s*(\S+)", token.content, re.M)
         if token.type != "fence" or not info.startswith("{code-cell}"):
             continue
         parsed = parse_directive_text(CodeCell, info[len("{code-cell}"):].strip(), token.content,
@@ -86,10 +92,24 @@ def page_cells(root: Path, chapter: str, packages: set[str] | None = None) -> li
         source = "\n".join(parsed.body)
         cells.append(Cell(source, f"{chapter}:{token.map[0] + 1}", "remove-cell" in tags,
                           any(marker in source for marker in SETUP_MARKERS), "raises-exception" in tags))
+        if "answer" in tags:
+            cells[-1].check = check_name(root, cells[-1].where, exercise and exercise[1])
     if packages is None:
         packages = book_packages(root)
     mark_needs(cells, packages)
     return cells
+
+
+CHECKS = "tests/chapters/test_exercise_checks.py"  # an exercise's check: test_<its label>, given its answer
+
+
+def check_name(root: Path, where: str, label: str | None) -> str:
+    """The test that checks an answer to the exercise labelled label (an exercise above the answer's cell)."""
+    name = f"test_{label or ''}".replace("-", "_")
+    if label is None or not re.search(rf"^def {name}\(", (root / CHECKS).read_text(encoding="utf-8"), re.M):
+        raise ExtensionError(f"{where}: error: a cell tagged answer needs an exercise with a :label: above it "
+                             f"and its check, def {name}(answer), in {CHECKS}")
+    return name
 
 
 def book_packages(root: Path) -> set[str]:
@@ -246,10 +266,11 @@ def takeaway(root: Path, chapter: str, title: str, snapshot: Path | None = None)
 
 # ---------------------------------------------------------------- Sphinx
 
-# The files the page's Python gets from the book, by where it puts them: the runner, and the tangle and
-# the traceback plugin the book's own build uses (tools/static/live_worker.mjs).
+# The files the page's Python gets from the book, by where it puts them: the runner, and the tangle, the
+# traceback plugin and the snapshots the book's own build uses (tools/static/live_worker.mjs).
 LIB = {f"tools/{name}": f"tools/{name}" for name in (
-    "literate/__init__.py", "literate/errors.py", "literate/graph.py", "literate/expand.py", "book_tracebacks.py")}
+    "literate/__init__.py", "literate/errors.py", "literate/graph.py", "literate/expand.py", "book_tracebacks.py",
+    "snapshots.py")}
 LIB.update({"tools/live_runner.py": "tools/static/live_runner.py", "micrograd/booktrace.py": "micrograd/booktrace.py"})
 WHEELS = Path("_build/vendor/live/wheels")  # graphviz, pytest and hypothesis for the page (Makefile)
 START_WHEELS = ("graphviz-",)  # unpacked when the page's Python starts; the others when tests first run
@@ -335,6 +356,7 @@ def on_doctree_resolved(app, doctree, docname: str) -> None:
             "wheels": {when: [relative_uri(here, f"live/wheels/{name}") for name in wheels
                               if name.startswith(START_WHEELS) == (when == "start")] for when in ("start", "tests")},
             "cells": [asdict(cell) for cell in cells], "chapter": chapter,
+            "checks": (Path(app.srcdir) / CHECKS).read_text(encoding="utf-8") if any(c.check for c in cells) else None,
             "pieces": [p for p in pieces if p["chapter"] in chapters[:upto]], "names": names, "chapters": chapters}
     script = json.dumps(data).replace("</", "<\\/")
     doctree.append(nodes.raw("", f'<script type="application/json" id="live-data">{script}</script>',

@@ -192,6 +192,20 @@ def test_the_pages_graphviz_is_the_one_the_build_draws_with():
     assert pins("live-wheels.txt")["graphviz"] == pins("constraints.txt")["graphviz"]
 
 
+def test_an_exercises_check_fails_a_wrong_answer_and_passes_a_right_one(monkeypatch):
+    checks = (ROOT / live.CHECKS).read_text(encoding="utf-8")
+    monkeypatch.setattr(live_runner, "namespace", {"__name__": "__main__"})
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # as in the page: no playwright, no xdist
+    live_runner.run("from micrograd.engine import Value\ndef leaves(v):\n    return [v]")
+    wrong = json.loads(live_runner.check(checks, "test_ex_value_leaves"))
+    live_runner.run("def leaves(v):\n    return list({id(n): n for n in walk(v) if not n._prev}.values())\n"
+                    "def walk(v):\n    yield v\n    for child in v._prev:\n        yield from walk(child)")
+    right = json.loads(live_runner.check(checks, "test_ex_value_leaves"))
+    text = ["".join(part[1] for part in reply["parts"]) for reply in (wrong, right)]
+    assert not wrong["ok"] and "each leaf once" in text[0] and "1 failed" in text[0]
+    assert right["ok"] and "1 passed" in text[1]
+
+
 # ---------------------------------------------------------------- the package as edited in the page
 
 
@@ -312,3 +326,17 @@ def test_the_check_changes_a_number_and_derives_the_gradients_by_hand():
     expected = check_live.gradients_by_finite_differences(source)
     assert expected == pytest.approx({"a": -2.0, "b": 3.5}, rel=1e-6)
     assert check_live.printed_gradients(source, "grads: -2.0 3.5\n") == {"a": -2.0, "b": 3.5}
+
+
+def test_the_pages_snapshot_of_an_earlier_chapter_is_that_chapters_package(monkeypatch, tmp_path):
+    import snapshots
+
+    def files(folder: Path) -> dict[str, str]:
+        return {p.relative_to(folder).as_posix(): p.read_text() for p in folder.rglob("*.py")}
+
+    real = files(snapshots.snapshot("book/07-operations.md", tmp_path / "real"))
+    monkeypatch.setattr(snapshots, "snapshot", snapshots.snapshot)  # the page's replaces it until the test ends
+    pieces, names, chapters = pieces_through("book/08-fast.md")
+    live_runner.install_snapshots(json.dumps({"pieces": pieces, "names": names, "chapters": chapters}))
+    assert files(snapshots.snapshot("book/07-operations.md", tmp_path / "page")) == real
+    assert "micrograd/nn.py" in real

@@ -15,6 +15,7 @@ import io
 import json
 import shutil
 import sys
+import tempfile
 import traceback
 import types
 from pathlib import Path
@@ -182,15 +183,36 @@ def retangle(request: str, folder: str) -> str:
         files = tangle_pieces(data["pieces"], data["chapters"], known=data["names"])
     except TangleError as err:
         return json.dumps({"ok": False, "error": str(err), "where": err.where})
-    package = Path(folder)
+    write_package(files, Path(folder))
+    use_package(folder)
+    reset()
+    return json.dumps({"ok": True})
+
+
+def write_package(files: dict[str, str], package: Path) -> Path:
     for top in {Path(path).parts[0] for path in files}:
         shutil.rmtree(package / top, ignore_errors=True)
     for path, text in files.items():
         (package / path).parent.mkdir(parents=True, exist_ok=True)
         (package / path).write_text(text, encoding="utf-8")
-    use_package(folder)
-    reset()
-    return json.dumps({"ok": True})
+    return package
+
+
+def install_snapshots(request: str) -> None:
+    """tools/snapshots.py for the cells (chapter 8 loads chapter 7's package beside its own); in the page, its
+    snapshot() tangles the book's chunks that the page has (request: as for retangle) through the chapter."""
+    import snapshots
+    from literate.expand import tangle_pieces
+
+    book = json.loads(request)
+
+    def snapshot(chapter: str, out: Path | None = None) -> Path:
+        upto = book["chapters"][: book["chapters"].index(chapter) + 1]
+        files = tangle_pieces([p for p in book["pieces"] if p["chapter"] in upto], book["chapters"],
+                              known=book["names"])
+        return write_package(files, Path(out or tempfile.mkdtemp(prefix="micrograd-snapshot-")))
+
+    snapshots.snapshot = snapshot
 
 
 def run_tests(folder: str) -> str:
@@ -213,3 +235,22 @@ def run_tests(folder: str) -> str:
                             folder], plugins=[book_tracebacks])
     note = ["note", "In the page, hypothesis has no deadline and does not shrink a failing example."]
     return json.dumps({"parts": [*out.finish(), note], "ok": code == 0})
+
+
+def check(source: str, name: str) -> str:
+    """An exercise's check, test `name` of source (tests/chapters/test_exercise_checks.py), run by pytest on
+    the reader's answer: its fixture `answer` holds what the page's cells defined."""
+    import pytest
+
+    import book_tracebacks
+
+    page = types.ModuleType("page_answer", "The answer: the names the page's cells defined.")
+    page.answer = pytest.fixture(name="answer")(lambda: types.SimpleNamespace(**namespace))
+    folder = Path(tempfile.gettempdir()) / "exercise-checks"
+    folder.mkdir(exist_ok=True)
+    (folder / "page_checks.py").write_text(source, encoding="utf-8")
+    out = Output()
+    with contextlib.chdir(folder), contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = pytest.main(["-q", "--tb=short", "-p", "no:cacheprovider", f"page_checks.py::{name}"],
+                           plugins=[book_tracebacks, page])
+    return json.dumps({"parts": out.finish(), "ok": code == 0})
