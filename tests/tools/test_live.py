@@ -340,3 +340,12 @@ def test_the_pages_snapshot_of_an_earlier_chapter_is_that_chapters_package(monke
     live_runner.install_snapshots(json.dumps({"pieces": pieces, "names": names, "chapters": chapters}))
     assert files(snapshots.snapshot("book/07-operations.md", tmp_path / "page")) == real
     assert "micrograd/nn.py" in real
+
+
+def test_every_answer_cell_has_its_exercises_check():
+    checks = (ROOT / live.CHECKS).read_text(encoding="utf-8")
+    chapters = tangle.read_toc(ROOT)
+    answers = [cell for chapter in chapters for cell in live.page_cells(ROOT, chapter) if cell.check]
+    tagged = sum((ROOT / chapter).read_text(encoding="utf-8").count(":tags: [answer]") for chapter in chapters)
+    assert len(answers) == tagged > 0  # each under an exercise with a label
+    assert all(re.search(rf"^def {cell.check}\(answer\):", checks, re.M) for cell in answers)

@@ -217,24 +217,18 @@ def install_snapshots(request: str) -> None:
 
 def run_tests(folder: str) -> str:
     """The chapter's tests (its zip's) on folder's package: pytest's output, with book lines in tracebacks."""
-    import pytest
     from hypothesis import Phase, settings
-
-    import book_tracebacks
 
     # The page's Python is several times slower than the reader's own: no deadline per example, and no
     # shrinking of a failing one (it can take minutes there); the failure shows the example as found.
     settings.register_profile("page", deadline=None, database=None,
                               phases=[phase for phase in Phase if phase is not Phase.shrink])
     settings.load_profile("page")
-    out = Output()
-    with contextlib.chdir(folder), contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        use_package(folder)
-        # hypothesis is imported above (and by earlier runs): pytest cannot rewrite its asserts, not a test's warning
-        code = pytest.main(["-q", "--tb=short", "--capture=sys", "-W", "ignore::pytest.PytestAssertRewriteWarning",
-                            folder], plugins=[book_tracebacks])
+    use_package(folder)
+    # hypothesis is imported above (and by earlier runs): pytest cannot rewrite its asserts, not a test's warning
+    parts, ok = _pytest(folder, ["--capture=sys", "-W", "ignore::pytest.PytestAssertRewriteWarning", folder])
     note = ["note", "In the page, hypothesis has no deadline and does not shrink a failing example."]
-    return json.dumps({"parts": [*out.finish(), note], "ok": code == 0})
+    return json.dumps({"parts": [*parts, note], "ok": ok})
 
 
 def check(source: str, name: str) -> str:
@@ -242,15 +236,21 @@ def check(source: str, name: str) -> str:
     the reader's answer: its fixture `answer` holds what the page's cells defined."""
     import pytest
 
-    import book_tracebacks
-
     page = types.ModuleType("page_answer", "The answer: the names the page's cells defined.")
     page.answer = pytest.fixture(name="answer")(lambda: types.SimpleNamespace(**namespace))
     folder = Path(tempfile.gettempdir()) / "exercise-checks"
     folder.mkdir(exist_ok=True)
     (folder / "page_checks.py").write_text(source, encoding="utf-8")
+    parts, ok = _pytest(str(folder), ["-p", "no:cacheprovider", f"page_checks.py::{name}"], page)
+    return json.dumps({"parts": parts, "ok": ok})
+
+
+def _pytest(folder: str, args: list[str], *plugins) -> tuple[list[list[str]], bool]:
+    import pytest
+
+    import book_tracebacks
+
     out = Output()
     with contextlib.chdir(folder), contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        code = pytest.main(["-q", "--tb=short", "-p", "no:cacheprovider", f"page_checks.py::{name}"],
-                           plugins=[book_tracebacks, page])
-    return json.dumps({"parts": out.finish(), "ok": code == 0})
+        code = pytest.main(["-q", "--tb=short", *args], plugins=[book_tracebacks, *plugins])
+    return out.finish(), code == 0
