@@ -100,7 +100,7 @@ $(VENDOR)/live/editor.mjs: package.json package-lock.json tools/static/live_edit
 	  viz: '../../tools/static/live_viz.mjs'}, bundle: true, format: 'esm', minify: true, nodePaths: ['node_modules'], \
 	  outdir: '../vendor/live', outExtension: {'.js': '.mjs'}, logLevel: 'warning'})"
 
-# pytest and hypothesis for "Run this chapter's tests" in the page: pure-Python wheels, pinned with their hashes.
+# graphviz, pytest and hypothesis for the page (tools/live.py): pure-Python wheels, pinned with their hashes.
 $(VENDOR)/live/wheels/.done: requirements/live-wheels.txt | $(STAMP) $(VENDOR)/live/editor.mjs
 	rm -rf $(VENDOR)/live/wheels && mkdir -p $(VENDOR)/live/wheels
 	$(PY) -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: --require-hashes \

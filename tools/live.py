@@ -10,6 +10,8 @@
 * A cell that needs what the page's Python lacks (PyTorch, matplotlib, the
   build's tools) says so on its button instead, and so does a cell that uses a
   name such a cell defined (:func:`page_cells`).
+* A cell tagged ``answer`` holds the reader's answer to the exercise above it:
+  its Check button runs that exercise's test (:data:`CHECKS`) on what the cell defined.
 * Each chapter with code offers its code to take away: a zip of the package as
   it stands at the end of the chapter, the chapter's tests, and a three-line
   README (:func:`takeaway`). The in-page Python unpacks the same zip.
@@ -45,10 +47,11 @@ OUT = "_live"  # the folder of the site that holds the chapters' zips
 
 # What the page's Python lacks, by the name a cell imports or calls, as the button says it.
 MISSING_MODULES = {"torch": "PyTorch", "matplotlib": "matplotlib", "numpy": "NumPy"}
-# glue() is a no-op in the page, display() shows text or HTML, graphviz writes DOT that the page draws
-# (tools/static/live_runner.py); the book's own package is there too.
-AVAILABLE_MODULES = {"myst_nb", "IPython", "graphviz"}
-BOOK_TOOLS = {path.stem for path in TOOLS.glob("*.py")}
+# glue() is a no-op in the page, display() shows text or HTML (tools/static/live_runner.py); graphviz is
+# the real package (a wheel, WHEELS), whose DOT the page draws; snapshots is the book's own (LIB), and so
+# is the book's package.
+AVAILABLE_MODULES = {"myst_nb", "IPython", "graphviz", "snapshots"}
+BOOK_TOOLS = {path.stem for path in TOOLS.glob("*.py")} - AVAILABLE_MODULES
 
 
 @dataclass
@@ -60,6 +63,7 @@ class Cell:
     raises: bool = False  # tagged raises-exception: the error is what the cell shows
     needs: str | None = None  # what the page's Python lacks to run this cell
     stepper: bool = False  # tagged stepper: the page steps through the backward() it calls (static/stepper.js)
+    check: str | None = None  # tagged answer: the reader's answer to the exercise above, checked by this test
 
 
 class CodeCell(Directive):
@@ -74,9 +78,11 @@ def page_cells(root: Path, chapter: str, packages: set[str] | None = None) -> li
     packages: the book's top-level packages (found from its file roots when not given).
     """
     md = tangle.markdown_parser(root)
-    cells = []
+    cells, exercise = [], None
     for token in md.parse(tangle.read_chapter(root, chapter)):
         info = token.info.strip()
+        if token.type == "fence" and info.startswith("{exercise}"):
+            exercise = re.search(r"^:label:\s*(\S+)", token.content, re.M)
         if token.type != "fence" or not info.startswith("{code-cell}"):
             continue
         parsed = parse_directive_text(CodeCell, info[len("{code-cell}"):].strip(), token.content,
@@ -88,10 +94,15 @@ def page_cells(root: Path, chapter: str, packages: set[str] | None = None) -> li
         cells.append(Cell(source, f"{chapter}:{token.map[0] + 1}", "remove-cell" in tags,
                           any(marker in source for marker in SETUP_MARKERS), "raises-exception" in tags))
         cells[-1].stepper = "stepper" in tags
+        if "answer" in tags and exercise:
+            cells[-1].check = f"test_{exercise[1]}".replace("-", "_")
     if packages is None:
         packages = book_packages(root)
     mark_needs(cells, packages)
     return cells
+
+
+CHECKS = "tests/chapters/test_exercise_checks.py"  # an exercise's check: test_<its label>, given its answer
 
 
 def book_packages(root: Path) -> set[str]:
@@ -248,13 +259,15 @@ def takeaway(root: Path, chapter: str, title: str, snapshot: Path | None = None)
 
 # ---------------------------------------------------------------- Sphinx
 
-# The files the page's Python gets from the book, by where it puts them: the runner, and the tangle and
-# the traceback plugin the book's own build uses (tools/static/live_worker.mjs).
+# The files the page's Python gets from the book, by where it puts them: the runner, and the tangle, the
+# traceback plugin and the snapshots the book's own build uses (tools/static/live_worker.mjs).
 LIB = {f"tools/{name}": f"tools/{name}" for name in (
-    "literate/__init__.py", "literate/errors.py", "literate/graph.py", "literate/expand.py", "book_tracebacks.py")}
+    "literate/__init__.py", "literate/errors.py", "literate/graph.py", "literate/expand.py", "book_tracebacks.py",
+    "snapshots.py")}
 LIB.update({"tools/live_runner.py": "tools/static/live_runner.py", "micrograd/booktrace.py": "micrograd/booktrace.py"})
 LIB["tools/stepper.py"] = "tools/static/stepper.py"  # the backward stepper's recording
-WHEELS = Path("_build/vendor/live/wheels")  # pytest and hypothesis for the page (Makefile)
+WHEELS = Path("_build/vendor/live/wheels")  # graphviz, pytest and hypothesis for the page (Makefile)
+START_WHEELS = ("graphviz-",)  # unpacked when the page's Python starts; the others when tests first run
 
 
 def book_pieces(root: Path, listings: dict | None = None) -> tuple[list[dict], list[str], list[str]]:
@@ -334,8 +347,10 @@ def on_doctree_resolved(app, doctree, docname: str) -> None:
             "worker": relative_uri(here, "_static/live_worker.mjs"), "editor": relative_uri(here, "live/editor.mjs"),
             "viz": relative_uri(here, "live/viz.mjs"),
             "modules": {name: relative_uri(here, f"{OUT}/lib/{name}") for name in LIB},
-            "wheels": [relative_uri(here, f"live/wheels/{name}") for name in wheels],
+            "wheels": {when: [relative_uri(here, f"live/wheels/{name}") for name in wheels
+                              if name.startswith(START_WHEELS) == (when == "start")] for when in ("start", "tests")},
             "cells": [asdict(cell) for cell in cells], "chapter": chapter,
+            "checks": (Path(app.srcdir) / CHECKS).read_text(encoding="utf-8") if any(c.check for c in cells) else None,
             "pieces": [p for p in pieces if p["chapter"] in chapters[:upto]], "names": names, "chapters": chapters}
     data["stepper"] = relative_uri(here, "_static/stepper.js")  # the backward stepper, for cells tagged stepper
     script = json.dumps(data).replace("</", "<\\/")

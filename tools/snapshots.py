@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
-import tangle
+from literate.expand import Tangled
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @dataclass
 class Snapshot:  # one package, and the consecutive chapters at whose end it stands
     chapters: list[str]
-    tangled: tangle.Tangled
+    tangled: Tangled
 
     @property
     def files(self) -> dict[str, str]:
@@ -37,12 +37,16 @@ class Snapshot:  # one package, and the consecutive chapters at whose end it sta
         return first if first == last else f"{first}..{last}"
 
     def write(self, folder: Path) -> Path:
+        import tangle  # here, not above: the live book's page has no tangle (tools/static/live_runner.py)
+
         tangle.write(Path(folder), self.tangled)  # as `tangle.py --through ... --out folder` does
         return Path(folder)
 
 
 def distinct(root: Path = ROOT) -> list[Snapshot]:
     """Every distinct package of the book, in reading order; each chapter belongs to exactly one."""
+    import tangle
+
     return sharing([Snapshot([chapter], tangled) for chapter, tangled in tangle.tangle_chapters(root).items()])
 
 
@@ -65,6 +69,8 @@ def snapshot(chapter: str, out: Path | None = None) -> Path:
     if out is None:
         out = Path(tempfile.mkdtemp(prefix="micrograd-snapshot-"))
         atexit.register(shutil.rmtree, out, ignore_errors=True)
+    import tangle
+
     tangle.write(Path(out), tangle.tangle(ROOT, through=chapter))
     return Path(out)
 

@@ -16,12 +16,14 @@ modules; the book's last package is the committed ``micrograd/`` itself (which
 """
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 import snapshots
+import tangle
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOTS = snapshots.distinct(ROOT)
@@ -79,3 +81,33 @@ def mg(snapshot, snapshot_folder) -> SimpleNamespace:
     if folder not in _packages:
         _packages[folder] = snapshots.load_package(folder)
     return _packages[folder]
+
+
+@pytest.fixture
+def answer(request, snapshot_folder) -> SimpleNamespace:
+    """For test_<label> (test_exercise_checks.py): the imports, functions and classes that the solution of
+    the exercise of that label defines in its code cells, beside the names its chapter's package exports."""
+    label = request.node.name.removeprefix("test_").replace("_", "-")
+    md = tangle.markdown_parser(ROOT)
+    for chapter in CHAPTERS:
+        sources, inside = [], False
+        for token in md.parse(tangle.read_chapter(ROOT, chapter)):
+            info = token.info.split() if token.type == "fence" else [""]
+            if info[0] == "{solution-start}":
+                inside = info[1:] == [label]
+            elif info[0] == "{solution-end}":
+                inside = False
+            elif inside and info[0] == "{code-cell}":
+                sources.append(token.content)
+        if sources:
+            break
+    else:
+        raise pytest.UsageError(f"{request.node.nodeid}: no exercise {label} with a solution in code cells")
+    package = snapshots.load_package(snapshot_folder(chapter)).package
+    names = {name: getattr(package, name) for name in package.__all__}
+    for source in sources:
+        tree = ast.parse(source)
+        tree.body = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef,
+                                                                     ast.ClassDef))]
+        exec(compile(tree, chapter, "exec"), names)
+    return SimpleNamespace(**names)

@@ -179,27 +179,31 @@ def test_a_million_lines_are_cut_with_a_note():
     assert parts[-1][0] == "note" and f"{1_000_000 - live_runner.MAX_LINES:,} more lines" in parts[-1][1]
 
 
-def test_the_pages_graphviz_writes_the_dot_the_graphviz_package_writes(monkeypatch):
-    import graphviz
+def test_a_cells_graphviz_drawing_goes_to_the_page_as_its_dot():
+    parts, ok = live_runner.run_parts("import graphviz\nd = graphviz.Digraph()\nd.edge('a', 'b')\nd")
+    assert ok and parts == [["dot", "digraph {\n\ta -> b\n}\n"]]
 
-    from micrograd.engine import Value
-    from micrograd.viz import draw_dot
 
-    def drawings():
-        a = Value(2.0)
-        out = (a * Value(-3.0) + a).tanh()
-        out.backward()
-        picture = graphviz.Digraph(graph_attr={"rankdir": "BT"}, node_attr={"shape": "plaintext"})
-        picture.node("a", '<<table border="0"><tr><td><b>a</b> = 2</td></tr></table>>')
-        picture.edge("a", "b", label="1.5", fontcolor="#1f5fa8")
-        sources = [draw_dot(out, {a: 'a "quoted" {x|y}'}).source, picture.source]
-        return [re.sub(r"\d{6,}", "ID", source) for source in sources]  # the boxes' names are id()s
+def test_the_pages_graphviz_is_the_one_the_build_draws_with():
+    def pins(name):
+        text = (ROOT / "requirements" / name).read_text(encoding="utf-8")
+        return dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", text, re.M))
 
-    real = drawings()
-    monkeypatch.delitem(sys.modules, "graphviz")
-    live_runner.install_graphviz()
-    graphviz = sys.modules["graphviz"]  # noqa: F811 - the page's, for drawings() to use
-    assert drawings() == real
+    assert pins("live-wheels.txt")["graphviz"] == pins("constraints.txt")["graphviz"]
+
+
+def test_an_exercises_check_fails_a_wrong_answer_and_passes_a_right_one(monkeypatch):
+    checks = (ROOT / live.CHECKS).read_text(encoding="utf-8")
+    monkeypatch.setattr(live_runner, "namespace", {"__name__": "__main__"})
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # as in the page: no playwright, no xdist
+    live_runner.run("from micrograd.engine import Value\ndef leaves(v):\n    return [v]")
+    wrong = json.loads(live_runner.check(checks, "test_ex_value_leaves"))
+    live_runner.run("def leaves(v):\n    return list({id(n): n for n in walk(v) if not n._prev}.values())\n"
+                    "def walk(v):\n    yield v\n    for child in v._prev:\n        yield from walk(child)")
+    right = json.loads(live_runner.check(checks, "test_ex_value_leaves"))
+    text = ["".join(part[1] for part in reply["parts"]) for reply in (wrong, right)]
+    assert not wrong["ok"] and "each leaf once" in text[0] and "1 failed" in text[0]
+    assert right["ok"] and "1 passed" in text[1]
 
 
 # ---------------------------------------------------------------- the package as edited in the page
@@ -322,3 +326,26 @@ def test_the_check_changes_a_number_and_derives_the_gradients_by_hand():
     expected = check_live.gradients_by_finite_differences(source)
     assert expected == pytest.approx({"a": -2.0, "b": 3.5}, rel=1e-6)
     assert check_live.printed_gradients(source, "grads: -2.0 3.5\n") == {"a": -2.0, "b": 3.5}
+
+
+def test_the_pages_snapshot_of_an_earlier_chapter_is_that_chapters_package(monkeypatch, tmp_path):
+    import snapshots
+
+    def files(folder: Path) -> dict[str, str]:
+        return {p.relative_to(folder).as_posix(): p.read_text() for p in folder.rglob("*.py")}
+
+    real = files(snapshots.snapshot("book/07-operations.md", tmp_path / "real"))
+    monkeypatch.setattr(snapshots, "snapshot", snapshots.snapshot)  # the page's replaces it until the test ends
+    pieces, names, chapters = pieces_through("book/08-fast.md")
+    live_runner.install_snapshots(json.dumps({"pieces": pieces, "names": names, "chapters": chapters}))
+    assert files(snapshots.snapshot("book/07-operations.md", tmp_path / "page")) == real
+    assert "micrograd/nn.py" in real
+
+
+def test_every_answer_cell_has_its_exercises_check():
+    checks = (ROOT / live.CHECKS).read_text(encoding="utf-8")
+    chapters = tangle.read_toc(ROOT)
+    answers = [cell for chapter in chapters for cell in live.page_cells(ROOT, chapter) if cell.check]
+    tagged = sum((ROOT / chapter).read_text(encoding="utf-8").count(":tags: [answer]") for chapter in chapters)
+    assert len(answers) == tagged > 0  # each under an exercise with a label
+    assert all(re.search(rf"^def {cell.check}\(answer\):", checks, re.M) for cell in answers)

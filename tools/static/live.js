@@ -8,6 +8,7 @@
 //   changed is flagged and not used unless the reader asks.
 // * An edited chunk makes the page tangle the chapter's package again, in the worker, with the book's
 //   own tangle code; its one-line error is shown at the chunk.
+// * A cell tagged answer (an exercise's) has a Check button: it runs the exercise's test on what the cell defined.
 "use strict";
 
 (() => {
@@ -71,7 +72,8 @@
     const absolute = Object.fromEntries(Object.entries(data.modules).map(([name, path]) => [name, url(path)]));
     ready = ask({
       type: "start", pyodide: url(data.pyodide), modules: absolute, folder: data.folder,
-      package: data.package && url(data.package), wheels: data.wheels.map(url),
+      package: data.package && url(data.package), wheels: data.wheels.start.map(url), tests: data.wheels.tests.map(url),
+      book: JSON.stringify({ pieces: data.pieces, names: data.names, chapters: data.chapters }),
     });
     return ready;
   }
@@ -108,12 +110,12 @@
   let queue = Promise.resolve();
   let current = null; // the job running now
 
-  function job(owner, work) {
+  function job(owner, work, pressed = owner.run) {
     owner.state.textContent = "Waiting…";
     queue = queue.then(async () => {
       current = owner;
       progressShown = owner.state;
-      owner.run.disabled = true;
+      owner.run.disabled = pressed.disabled = true;
       owner.stop.hidden = false;
       owner.state.textContent = worker ? "Running…" : "Starting Python…";
       const began = performance.now();
@@ -124,9 +126,9 @@
         owner.state.textContent = "";
         owner.show(reply.parts ? reply : { ok: false, parts: [["text", String(reply)]] });
       } finally {
-        owner.run.disabled = false;
+        owner.run.disabled = pressed.disabled = false;
         owner.stop.hidden = true;
-        if (owner.run.dataset) owner.run.dataset.runs = Number(owner.run.dataset.runs ?? 0) + 1; // for the checks
+        if (pressed.dataset) pressed.dataset.runs = Number(pressed.dataset.runs ?? 0) + 1; // for the checks
         owner.stopped = false;
         current = progressShown = null;
       }
@@ -298,19 +300,35 @@
 
   // ------------------------------------------------------------ cells
 
-  function runCell(cell) {
-    return job(cell, async () => {
-      await python();
-      if (!(await usePackage(cell))) return;
-      for (const step of [...cells.slice(0, cell.index), cell]) {
-        if (step !== cell && (step.done || step.setup || step.needs)) continue;
-        if (step !== cell) cell.state.textContent = `Running the cells above (${step.where})…`;
-        const reply = await ask({ type: "run", source: step.edit ? step.edit.text() : step.source });
-        if (step.node) step.show(reply);
-        if (reply.stopped) return cell.show(reply);
-        step.done = true;
-      }
-    });
+  // The cells above that have not run, then cell: whether cell ran without an error.
+  async function runThrough(cell) {
+    await python();
+    if (!(await usePackage(cell))) return false;
+    for (const step of [...cells.slice(0, cell.index), cell]) {
+      if (step !== cell && (step.done || step.setup || step.needs)) continue;
+      if (step !== cell) cell.state.textContent = `Running the cells above (${step.where})…`;
+      const reply = await ask({ type: "run", source: step.edit ? step.edit.text() : step.source });
+      if (step.node) step.show(reply);
+      if (reply.stopped) return cell.show(reply);
+      step.done = true;
+      if (step === cell) return reply.ok;
+    }
+  }
+
+  const runCell = (cell) => job(cell, () => runThrough(cell));
+
+  // An exercise's answer: run it, then the exercise's check (a test, tools/live.py) on what it defined.
+  const checkAnswer = (cell) => job(cell, async () => {
+    if (!(await runThrough(cell))) return;
+    cell.state.textContent = "Checking your answer…";
+    withSummary(output(cell.node, cell.bar, await ask({ type: "check", source: data.checks, name: cell.check })));
+  }, cell.checkButton);
+
+  // pytest's last line ("1 failed in 0.52s"), put first.
+  function withSummary(out) {
+    const lines = out.textContent.trim().split("\n").reverse();
+    const summary = lines.find((line) => /\d+ (passed|failed|errors?)\b/.test(line));
+    if (summary) out.prepend(make("p", "live-summary", summary.replace(/^=+ | =+$/g, "")));
   }
 
   for (const cell of cells) {
@@ -346,6 +364,11 @@
     cell.state = make("span", "live-state");
     cell.state.setAttribute("role", "status");
     cell.bar.prepend(cell.run, cell.stop);
+    if (cell.check) {
+      cell.checkButton = button("Check", "Check your answer: run this exercise's test on what this cell defines",
+        () => checkAnswer(cell));
+      cell.stop.after(cell.checkButton);
+    }
     cell.bar.append(cell.state);
   }
 
@@ -384,10 +407,7 @@
     stop: button("Stop", "Stop the tests", () => stop(tests)),
     state: make("span", "live-state"),
     show(reply) {
-      const out = output(pageBar, pageBar.lastElementChild, reply);
-      const lines = reply.parts.filter(([kind]) => kind === "text").map(([, text]) => text).join("").trim().split("\n");
-      const summary = lines.reverse().find((line) => /\d+ (passed|failed|errors?)\b/.test(line));
-      if (summary) out.prepend(make("p", "live-summary", summary.replace(/^=+ | =+$/g, "")));
+      withSummary(output(pageBar, pageBar.lastElementChild, reply));
     },
   };
   tests.state.setAttribute("role", "status");
@@ -402,7 +422,7 @@
   const resetAll = button("Reset all", "Forget every edit on this page: the cells and the book's code come back", () => {
     for (const e of editables) reset(e);
   });
-  if (data.package && data.wheels.length) pageBar.append(tests.run, tests.stop);
+  if (data.package && data.wheels.tests.length) pageBar.append(tests.run, tests.stop);
   pageBar.append(resetAll, tests.state);
   const takeaway = document.querySelector(".live-takeaway");
   (takeaway ?? document.querySelector("main h1, article h1, h1"))?.after(pageBar);

@@ -13,9 +13,9 @@ import contextlib
 import importlib
 import io
 import json
-import re
 import shutil
 import sys
+import tempfile
 import traceback
 import types
 from pathlib import Path
@@ -75,69 +75,18 @@ def reset() -> None:
 
 
 def install_stubs() -> None:
-    """glue() hands numbers to the prose, which was filled in at build; display() shows text or HTML."""
+    """glue() hands numbers to the prose, which was filled in at build; display() shows text or HTML, and a
+    graphviz drawing as its DOT (the graphviz package is a wheel the page serves; live.js draws the DOT)."""
     if "myst_nb" not in sys.modules:
         module = types.ModuleType("myst_nb", "glue() does nothing in the page: the prose was filled in at build.")
         module.glue = lambda name, value, display=True: None
         sys.modules["myst_nb"] = module
-    install_graphviz()
     if "IPython" not in sys.modules:
         display = types.ModuleType("IPython.display", "display(), HTML and Markdown, as far as the page needs them.")
         display.display, display.HTML, display.Markdown = _display, HTML, Markdown
         ipython = types.ModuleType("IPython")
         ipython.display = display
         sys.modules["IPython"], sys.modules["IPython.display"] = ipython, display
-
-
-def install_graphviz() -> None:
-    """A graphviz module that only writes DOT: the page draws it with Graphviz compiled to WebAssembly."""
-    if "graphviz" not in sys.modules:
-        module = types.ModuleType("graphviz", "Digraph writes DOT; the page draws it (@viz-js/viz).")
-        module.Digraph = module.Graph = Digraph
-        sys.modules["graphviz"] = module
-
-
-DOT_ID = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*|-?(\.[0-9]+|[0-9]+(\.[0-9]*)?))$")
-
-
-def _quote(value) -> str:
-    """A DOT identifier or label as the graphviz package writes it: plain, <HTML>, or quoted."""
-    text = str(value)
-    if DOT_ID.match(text) or (text.startswith("<") and text.endswith(">")):
-        return text
-    return '"' + re.sub(r'(?<!\\)"', '\\"', text) + '"'
-
-
-def _attributes(label=None, attrs=None, **more) -> str:
-    pairs = [("label", label)] if label is not None else []
-    pairs += [(key, value) for key, value in [*sorted(more.items()), *sorted((attrs or {}).items())]
-              if value is not None]
-    return f" [{' '.join(f'{key}={_quote(value)}' for key, value in pairs)}]" if pairs else ""
-
-
-class Digraph:
-    """What the book's drawings use of graphviz.Digraph: nodes, edges, attributes, and its DOT source."""
-
-    def __init__(self, name=None, comment=None, format=None, graph_attr=None, node_attr=None, edge_attr=None,
-                 **_):
-        self.name, self.body = name, []
-        for kind, attrs in (("graph", graph_attr), ("node", node_attr), ("edge", edge_attr)):
-            if attrs:
-                self.body.append(f"\t{kind}{_attributes(attrs=attrs)}")
-
-    def node(self, name, label=None, _attributes_=None, **attrs):
-        self.body.append(f"\t{_quote(name)}{_attributes(label, _attributes_, **attrs)}")
-
-    def edge(self, tail_name, head_name, label=None, _attributes_=None, **attrs):
-        self.body.append(f"\t{_quote(tail_name)} -> {_quote(head_name)}{_attributes(label, _attributes_, **attrs)}")
-
-    def attr(self, kw="graph", _attributes_=None, **attrs):
-        self.body.append(f"\t{kw}{_attributes(attrs=_attributes_, **attrs)}")
-
-    @property
-    def source(self) -> str:
-        head = f"digraph {_quote(self.name)} {{" if self.name else "digraph {"
-        return "\n".join([head, *self.body, "}"]) + "\n"
 
 
 class HTML:
@@ -162,7 +111,7 @@ def _display(*objects) -> None:
     for obj in objects:
         if current is not None and isinstance(obj, HTML):
             current.html(obj.data)
-        elif current is not None and isinstance(obj, Digraph):
+        elif current is not None and type(obj).__module__.startswith("graphviz."):  # a Digraph: the page draws it
             current.parts.append(["dot", obj.source])
         else:
             print(repr(obj))
@@ -234,34 +183,74 @@ def retangle(request: str, folder: str) -> str:
         files = tangle_pieces(data["pieces"], data["chapters"], known=data["names"])
     except TangleError as err:
         return json.dumps({"ok": False, "error": str(err), "where": err.where})
-    package = Path(folder)
-    for top in {Path(path).parts[0] for path in files}:
-        shutil.rmtree(package / top, ignore_errors=True)
-    for path, text in files.items():
-        (package / path).parent.mkdir(parents=True, exist_ok=True)
-        (package / path).write_text(text, encoding="utf-8")
+    write_package(files, Path(folder))
     use_package(folder)
     reset()
     return json.dumps({"ok": True})
 
 
+def write_package(files: dict[str, str], package: Path) -> Path:
+    for top in {Path(path).parts[0] for path in files}:
+        shutil.rmtree(package / top, ignore_errors=True)
+    for path, text in files.items():
+        (package / path).parent.mkdir(parents=True, exist_ok=True)
+        (package / path).write_text(text, encoding="utf-8")
+    return package
+
+
+def install_snapshots(request: str) -> None:
+    """tools/snapshots.py for the cells (chapter 8 loads chapter 7's package beside its own); in the page, its
+    snapshot() tangles the book's chunks that the page has (request: as for retangle) through the chapter."""
+    import snapshots
+    from literate.expand import tangle_pieces
+
+    book = json.loads(request)
+
+    def snapshot(chapter: str, out: Path | None = None) -> Path:
+        upto = book["chapters"][: book["chapters"].index(chapter) + 1]
+        files = tangle_pieces([p for p in book["pieces"] if p["chapter"] in upto], book["chapters"],
+                              known=book["names"])
+        return write_package(files, Path(out or tempfile.mkdtemp(prefix="micrograd-snapshot-")))
+
+    snapshots.snapshot = snapshot
+
+
 def run_tests(folder: str) -> str:
     """The chapter's tests (its zip's) on folder's package: pytest's output, with book lines in tracebacks."""
-    import pytest
     from hypothesis import Phase, settings
-
-    import book_tracebacks
 
     # The page's Python is several times slower than the reader's own: no deadline per example, and no
     # shrinking of a failing one (it can take minutes there); the failure shows the example as found.
     settings.register_profile("page", deadline=None, database=None,
                               phases=[phase for phase in Phase if phase is not Phase.shrink])
     settings.load_profile("page")
+    use_package(folder)
+    # hypothesis is imported above (and by earlier runs): pytest cannot rewrite its asserts, not a test's warning
+    parts, ok = _pytest(folder, ["--capture=sys", "-W", "ignore::pytest.PytestAssertRewriteWarning", folder])
+    note = ["note", "In the page, hypothesis has no deadline and does not shrink a failing example."]
+    return json.dumps({"parts": [*parts, note], "ok": ok})
+
+
+def check(source: str, name: str) -> str:
+    """An exercise's check, test `name` of source (tests/chapters/test_exercise_checks.py), run by pytest on
+    the reader's answer: its fixture `answer` holds what the page's cells defined."""
+    import pytest
+
+    page = types.ModuleType("page_answer", "The answer: the names the page's cells defined.")
+    page.answer = pytest.fixture(name="answer")(lambda: types.SimpleNamespace(**namespace))
+    folder = Path(tempfile.gettempdir()) / "exercise-checks"
+    folder.mkdir(exist_ok=True)
+    (folder / "page_checks.py").write_text(source, encoding="utf-8")
+    parts, ok = _pytest(str(folder), ["-p", "no:cacheprovider", f"page_checks.py::{name}"], page)
+    return json.dumps({"parts": parts, "ok": ok})
+
+
+def _pytest(folder: str, args: list[str], *plugins) -> tuple[list[list[str]], bool]:
+    import pytest
+
+    import book_tracebacks
+
     out = Output()
     with contextlib.chdir(folder), contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        use_package(folder)
-        # hypothesis is imported above (and by earlier runs): pytest cannot rewrite its asserts, not a test's warning
-        code = pytest.main(["-q", "--tb=short", "--capture=sys", "-W", "ignore::pytest.PytestAssertRewriteWarning",
-                            folder], plugins=[book_tracebacks])
-    note = ["note", "In the page, hypothesis has no deadline and does not shrink a failing example."]
-    return json.dumps({"parts": [*out.finish(), note], "ok": code == 0})
+        code = pytest.main(["-q", "--tb=short", *args], plugins=[book_tracebacks, *plugins])
+    return out.finish(), code == 0

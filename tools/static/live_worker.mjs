@@ -1,5 +1,6 @@
 // The page's Python, in a Web Worker so that the page answers while a cell runs (tools/static/live.js
-// starts it, and ends it to stop a cell). Messages in: {id, type: "start" | "run" | "package" | "tests", ...};
+// starts it, and ends it to stop a cell).
+// Messages in: {id, type: "start" | "run" | "package" | "tests" | "check", ...};
 // out: {type: "progress", what, loaded, total} while files load, then {id, reply} for each message.
 // Messages are handled one at a time, in order.
 
@@ -60,8 +61,10 @@ async function start(message) {
     pyodide.FS.writeFile(`${HOME}/lib/${name}`, source);
   }
   pyodide.runPython(`import sys; sys.path.insert(0, "${HOME}/lib/tools")`);
+  await unpackWheels(settings.wheels); // graphviz: cells draw with it
   live = pyodide.pyimport("live_runner");
   live.install_stubs();
+  live.install_snapshots(settings.book);
   if (zip) {
     settings.zip = await zip;
     unpackPackage();
@@ -75,14 +78,18 @@ function unpackPackage() {
   live.reset();
 }
 
-async function loadTests() {
-  if (testsLoaded) return;
+async function unpackWheels(wheels) {
   const site = pyodide.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
-  for (const wheel of settings.wheels) {
-    say(`pytest and hypothesis: ${wheel.split("/").pop()}`);
+  for (const wheel of wheels) {
+    say(wheel.split("/").pop());
     pyodide.unpackArchive(await bytes(wheel), "wheel", { extractDir: site });
   }
   pyodide.runPython("import importlib; importlib.invalidate_caches()");
+}
+
+async function loadTests() {
+  if (testsLoaded) return;
+  await unpackWheels(settings.tests); // pytest and hypothesis
   testsLoaded = true;
 }
 
@@ -101,6 +108,11 @@ async function handle(message) {
     await loadTests();
     say("running the chapter's tests");
     return JSON.parse(live.run_tests(`${HOME}/chapter/${settings.folder}`));
+  }
+  if (message.type === "check") {
+    await loadTests();
+    say("checking your answer");
+    return JSON.parse(live.check(message.source, message.name));
   }
   throw new Error(`unknown message ${message.type}`);
 }
