@@ -270,6 +270,54 @@ def test_drawing_and_walking_see_every_child_of_a_weighted_sum(mg):
     assert len(nodes) == 8 and len(edges) == 7
 
 
+# ---------------------------------------------------------------- only where gradients flow
+
+
+@pytest.mark.parametrize("a, calls, gradient", [(-2.0, 0, 0.0), (2.0, 1, 3.0)])
+def test_backward_runs_no_rule_behind_an_off_relu(mg, a, calls, gradient):
+    # y = 3a made the lecture's way, its rule counting its calls; d relu(3a)/da = 3 for a > 0, else 0
+    Value = mg.engine.Value
+    x, ran = Value(a), []
+    y = Value(3 * a, (x,), "3a")
+
+    def rule():
+        ran.append(y)
+        x.grad += 3 * y.grad
+
+    y._backward = rule
+    y.relu().backward()
+    assert (len(ran), x.grad) == (calls, gradient)
+
+
+def test_a_node_behind_an_off_relu_still_gets_what_other_paths_send(mg):
+    # h = 2a = -2, out = relu(h) + 5h: d out/da = 0 * 2 + 5 * 2 = 10
+    Value = mg.engine.Value
+    a = Value(-1.0)
+    h = a * 2.0
+    out = h.relu() + h * 5.0
+    out.backward()
+    assert (out.data, h.grad, a.grad) == (-10.0, 5.0, 10.0)
+
+
+def test_a_gradient_left_over_is_not_handed_on_again_behind_an_off_relu(mg):
+    # y = 2x: dy/dx = 2; then z = relu(y - 10) = relu(-8): dz/dx = 0, so x.grad stays 2 + 0
+    Value = mg.engine.Value
+    x = Value(1.0)
+    y = x * 2.0
+    y.backward()
+    (y - 10.0).relu().backward()
+    assert x.grad == 2.0
+
+
+def test_an_off_relu_neuron_hands_nothing_back_and_an_on_one_its_sum_rule(mg):
+    # relu(b + w x) with w = 2, x = 3: on for b = -5 (sum 1), off for b = -7 (sum -1)
+    Value = mg.engine.Value
+    for bias, grads in [(-5.0, (3.0, 2.0, 1.0)), (-7.0, (0.0, 0.0, 0.0))]:
+        w, x, b = Value(2.0), Value(3.0), Value(bias)
+        Value.weighted_sum([w], [x], b, relu=True).backward()
+        assert (w.grad, x.grad, b.grad) == grads
+
+
 # ---------------------------------------------------------------- the rules table
 
 
