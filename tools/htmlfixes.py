@@ -1,6 +1,6 @@
 """Sphinx extension: sphinx-thebe's inline script is registered twice under Sphinx 7.4 (filename None
 and ''), so every page logs a SyntaxError (``const THEBE_JS_URL`` redeclared); keep the first of identical
-scripts. Found by tools/check_book.py.
+scripts. Found by the reader checks (tests/reader).
 """
 from __future__ import annotations
 
