@@ -20,6 +20,7 @@ import pytest
 import live  # tools/live.py: where the site keeps the chapters' zips
 
 PDF = measure.ROOT / "_build" / "latex" / "micrograd-book.pdf"
+EDIT_PAGE = "book/05-backprop.html"
 AXE = measure.ROOT / "_build" / "axe-core" / "axe.min.js"  # fetched, pinned and hashed, by the Makefile
 
 
@@ -108,16 +109,14 @@ def pdf_lines(pdf) -> list[measure.PdfLine]:
     return measure.pdf_lines(pdf)
 
 
-# The tests of one page run in one worker, the slowest first (the live chapter 5, then the live pages).
-FIRST = ["tests/reader/test_live.py::test_editing", "tests/reader/test_live.py"]
-
-
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
+    """The tests of one page run in one worker; the live pages first, chapter 5's (the longest) first of all."""
     for item in items:
         page = getattr(item, "callspec", None) and item.callspec.params.get("page")
         if page:
             item.add_marker(pytest.mark.xdist_group(page))
-    items.sort(key=lambda item: next((n for n, start in enumerate(FIRST) if item.nodeid.startswith(start)), len(FIRST)))
+    items.sort(key=lambda item: (not item.nodeid.startswith("tests/reader/test_live.py"), EDIT_PAGE not in item.nodeid))
 
 
 @pytest.hookimpl(wrapper=True)

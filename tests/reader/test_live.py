@@ -303,45 +303,30 @@ def visit(browser, server):
 # ---------------------------------------------------------------- the tests
 
 
-@pytest.mark.parametrize("page", [EDIT_PAGE])
-@pytest.mark.parametrize("check", ["stop", "cut", "tests", "kept", "tangle", "stale"])
-def test_editing(visit, page, check):
-    """stop: a long cell and the chapter's tests are stopped within STOP_BUDGET, and the next cell runs; cut: a
-    million lines of output are cut with a note; tests: the chapter's tests fail in the page with a chunk broken,
-    pass after Reset; kept: the edit outlives a reload, Reset brings the book's code back and a reload then shows
-    no edit; tangle: a syntax error shows at the listing's line, a reference to no chunk with tangle's error;
-    stale: an edit kept from before the book changed the listing is flagged and not used."""
-    no_problems(visit(page).found.get(check, []))
+CHECKS = {  # what each check of a visit asks, by its name in Visit.found
+    "gradient": "a changed number: the printed gradients agree with central differences of the same arithmetic",
+    "backward": "Value has backward from chapter 5 on, not before",
+    "stop": "a long cell and the chapter's tests stop within STOP_BUDGET, and the next cell runs",
+    "cut": "a million lines of output are cut with a note",
+    "tests": "the chapter's tests fail in the page with a chunk broken, and pass after Reset",
+    "kept": "an edit outlives a reload; Reset brings the book's code back; after a reload nothing is edited",
+    "tangle": "a syntax error shows at the listing's line, a reference to no chunk with tangle's error",
+    "stale": "an edit kept from before the book changed the listing is flagged and not used",
+    "pyodide": "the page fetches no Pyodide before a Run is pressed",
+    "cells": "running the last runnable cell runs every cell above it, and none fails",
+    "labels": "a cell that cannot run says what it needs on its button",
+    "offline": "no request leaves the site",
+    "errors": "no uncaught error in the page",
+}
+EVERY_PAGE = ["pyodide", "cells", "labels", "offline", "errors"]
 
 
-@pytest.mark.parametrize("page", [EDIT_PAGE])
-def test_gradients_agree_with_central_differences_of_the_same_arithmetic(visit, page):
-    no_problems(visit(page).found.get("gradient", []))
-
-
-@pytest.mark.parametrize("page", list(BACKWARD))
-def test_value_has_backward_from_chapter_5_on(visit, page):
-    no_problems(visit(page).found.get("backward", []))
-
-
-@pytest.mark.parametrize("page", PAGES)
-def test_no_page_fetches_pyodide_before_a_run(visit, page):
-    no_problems(visit(page).found.get("pyodide", []))
-
-
-@pytest.mark.parametrize("page", PAGES)
-def test_every_runnable_cell_runs_in_the_page(visit, page):
-    no_problems(visit(page).found.get("cells", []))
-
-
-@pytest.mark.parametrize("page", PAGES)
-def test_a_cell_that_cannot_run_says_what_it_needs(visit, page):
-    no_problems(visit(page).found.get("labels", []))
-
-
-@pytest.mark.parametrize("page", PAGES)
-def test_the_page_works_offline_without_errors(visit, page):
-    no_problems(visit(page).found.get("offline", []) + visit(page).found.get("errors", []))
+@pytest.mark.parametrize("page, check", [(EDIT_PAGE, c) for c in CHECKS if c not in EVERY_PAGE + ["backward"]]
+                         + [(page, "backward") for page in BACKWARD] + [(p, c) for p in PAGES for c in EVERY_PAGE])
+def test_the_live_page(visit, page, check):
+    """Each of CHECKS on the pages it concerns."""
+    problems = visit(page).found.get(check, [])
+    no_problems([f"not so: {CHECKS[check]}"] + problems if problems else [])
 
 
 def test_at_390_px_the_editor_fits_takes_typed_code_and_shift_enter_runs_it(browser, server):
