@@ -127,15 +127,14 @@ _build/axe-core/axe.min.js: requirements/axe-core.sha256
 	cd _build/axe-core/download && tar xzf axe-core-$(AXE).tgz && mv package/axe.min.js .. && touch ../axe.min.js
 	rm -rf _build/axe-core/download
 
-# The reader-level checks (tests/reader, pytest): the built site in headless Chromium, and the PDF.
-READER_CHECKS = $(PY) -m pytest tests/reader -p no:cacheprovider -q
+# The reader-level checks (tests/reader, pytest): the built site and the live book in headless Chromium, the
+# chapters' zips, and the PDF. Two workers, each with its browser; every test of one page runs in one worker.
+READER_CHECKS = $(PY) -m pytest tests/reader -p no:cacheprovider -q -n 2 --dist loadgroup
 check-book: _build/axe-core/axe.min.js ## reader-level checks of the built site (headless Chromium) and PDF
 	$(READER_CHECKS)
-	$(PY) tools/check_live.py
 
 book: html pdf _build/axe-core/axe.min.js ## build the website and the PDF, then check both as a reader would
 	$(READER_CHECKS)
-	$(PY) tools/check_live.py
 	@echo "site: _build/html/index.html   pdf: _build/latex/micrograd-book.pdf"
 
 readme-figure: $(STAMP) ## redraw docs/graph.svg, the README's picture

@@ -280,7 +280,7 @@ def book_pieces(root: Path, listings: dict | None = None) -> tuple[list[dict], l
 
 
 def timed(handler):
-    """Add the handler's time to app.live_seconds: check_live.py reports what the live book adds to the build."""
+    """Add the handler's time to app.live_seconds: the reader checks report what the live book adds to the build."""
     def run(app, *args):
         started = time.perf_counter()
         try:

@@ -1,13 +1,17 @@
 """What the reader-level checks measure: the book's pages as files, in the browser, and its PDF's text.
 
-The tests beside this module apply these measures to the built book (test_site.py, test_pdf.py)
-and to small made-up inputs (test_measures.py), so that each check is seen to fail when it should.
+The tests beside this module apply these measures to the built book (test_site.py, test_live.py,
+test_pdf.py) and to small made-up inputs (test_measures.py), so that each check is seen to fail when it should.
+The site is served as a web host would serve it (serve) to the system's Chromium (CHROMIUM_ARGS).
 """
 from __future__ import annotations
 
+import ast
 import functools
+import http.server
 import re
 import subprocess
+import threading
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -20,12 +24,17 @@ import yaml
 import tangle  # tools/tangle.py (pyproject.toml puts tools/ on the path)
 
 ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "_build" / "html"
 DESKTOP, PHONE = 1280, 390  # viewport widths, CSS px
 PAGE_TIMEOUT = 60_000  # ms for one page to load (a busy machine is slow)
 QUIET_TIMEOUT = 15_000  # ms for its last request to be answered: a local server answers in far less
 MIN_GRAPH_TEXT_PX = 9  # on the site at 1280 px
 MIN_GRAPH_TEXT_PT = 7  # in the PDF
-FACTS: dict[str, str] = {}  # what the checks counted, printed at the end of the run (conftest.py)
+FACTS: dict[str, str | int] = {}  # what the checks counted, printed at the end of the run (conftest.py)
+NEW_FACTS: list[tuple[str, str | int]] = []  # the running test's, sent with its report (from a pytest-xdist worker)
+# Debian's chromium runs as root only without its sandbox; the rest keeps it from calling home.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
 
 
 def no_problems(problems: list[str], limit: int = 8) -> None:
@@ -33,6 +42,15 @@ def no_problems(problems: list[str], limit: int = 8) -> None:
     if problems:
         more = [f"... and {len(problems) - limit} more"] if len(problems) > limit else []
         pytest.fail("\n".join(problems[:limit] + more), pytrace=False)
+
+
+def fact(key: str, value: str | int) -> None:
+    """Tell a fact at the end of the run: text replaces the key's value, a number adds to it."""
+    NEW_FACTS.append((key, value))
+
+
+def add_fact(key: str, value: str | int) -> None:
+    FACTS[key] = FACTS.get(key, 0) + value if isinstance(value, int) else value
 
 
 # ---------------------------------------------------------------- the book's structure
@@ -46,6 +64,41 @@ def chapter_pages() -> list[str]:
 def toc_parts() -> list[dict]:
     """The parts of _toc.yml, each with its caption, chapters and whether it is numbered."""
     return yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8")).get("parts", [])
+
+
+# ---------------------------------------------------------------- the server
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the site as a web host would (Pyodide's types, cacheable); remembers what it could not answer."""
+
+    failures: list[str] = []
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".mjs": "text/javascript", ".wasm": "application/wasm", ".js": "text/javascript"}
+
+    def end_headers(self) -> None:
+        # Cacheable, as a web host serves static files: the browser then keeps Pyodide's compiled
+        # WebAssembly between pages instead of compiling it again for each chapter (test_live.py).
+        self.send_header("Cache-Control", "max-age=3600")
+        super().end_headers()
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+    def send_error(self, code, message=None, explain=None):
+        if self.path != "/favicon.ico":  # the browser asks for it on its own; the book has none
+            self.failures.append(f"{code} {self.path}")
+        super().send_error(code, message, explain)
+
+
+def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """Serve folder on 127.0.0.1 (a free port) in a thread; server.failures lists what it could not answer."""
+    handler_class = type("Handler", (QuietHandler,), {"failures": []})
+    handler = functools.partial(handler_class, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.failures = handler_class.failures
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
 # ---------------------------------------------------------------- the pages as files
@@ -237,6 +290,94 @@ class Tab:
         self.context.close()
 
 
+# ---------------------------------------------------------------- the gradient check, derived independently
+
+
+def _assigned(node: ast.AST) -> list[tuple[str, ast.expr]]:
+    """(name, value) for each name an assignment statement binds: `a = ...` or `a, b = ..., ...`."""
+    if not isinstance(node, ast.Assign):
+        return []
+    target = node.targets[0]
+    if isinstance(target, ast.Name):
+        return [(target.id, node.value)]
+    if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+        return [(t.id, v) for t, v in zip(target.elts, node.value.elts) if isinstance(t, ast.Name)]
+    return []
+
+
+def _leaf(node: ast.expr) -> float | None:
+    """The number of `Value(<number>)`, else None."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Value" and len(
+            node.args) == 1:
+        try:
+            return float(ast.literal_eval(node.args[0]))
+        except ValueError:
+            return None
+    return None
+
+
+def is_gradient_cell(cell: dict) -> bool:
+    """A shown cell the page can run that makes Value leaves of numbers and prints gradients."""
+    if cell["needs"] or cell["hidden"] or cell["setup"] or not all(s in cell["source"] for s in (".grad", "print(")):
+        return False
+    try:
+        tree = ast.parse(cell["source"])
+    except SyntaxError:
+        return False
+    return any(_leaf(value) is not None for node in tree.body for _, value in _assigned(node))
+
+
+def change_a_number(source: str) -> tuple[str, str, float]:
+    """The cell with its first leaf's number changed: (new source, the leaf's name, its new value)."""
+    for node in ast.walk(ast.parse(source)):
+        for name, value in _assigned(node):
+            number = _leaf(value)
+            if number is not None:
+                lines = source.splitlines()
+                line = lines[value.lineno - 1]
+                lines[value.lineno - 1] = line[:value.col_offset] + f"Value({number + 1.5!r})" + line[
+                    value.end_col_offset:]
+                return "\n".join(lines), name, number + 1.5
+    raise ValueError("no leaf Value(<number>) in the cell")
+
+
+def gradients_by_finite_differences(source: str) -> dict[str, float]:
+    """The gradients the cell prints, from its arithmetic run on plain floats (no engine), by central differences."""
+    tree = ast.parse(source)
+    leaves = [name for node in tree.body for name, value in _assigned(node) if _leaf(value) is not None]
+    root = next(node.func.value.id for node in ast.walk(tree)
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("backward", "_backward") and isinstance(node.func.value, ast.Name))
+    arithmetic = [node for node in tree.body if isinstance(node, ast.Assign)
+                  and all(isinstance(t, (ast.Name, ast.Tuple)) for t in node.targets)]
+    after_leaves = [compile(ast.Module([node], []), "<floats>", "exec") for node in arithmetic
+                    if not any(_leaf(value) is not None for _, value in _assigned(node))]
+
+    def evaluate(changed: str, delta: float) -> float:
+        scope = {"Value": float}
+        exec(compile(ast.Module(arithmetic, []), "<floats>", "exec"), scope)
+        scope[changed] += delta
+        for program in after_leaves:  # the assignments after the leaves again, with the nudged leaf
+            exec(program, scope)
+        return scope[root]
+
+    h = 1e-6
+    return {leaf: (evaluate(leaf, h) - evaluate(leaf, -h)) / (2 * h) for leaf in leaves}
+
+
+def printed_gradients(source: str, output: str) -> dict[str, float]:
+    """The values of the x.grad arguments of the cell's print calls, read from its output."""
+    numbers = {}
+    prints = sorted((node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)
+                     and isinstance(node.func, ast.Name) and node.func.id == "print"), key=lambda call: call.lineno)
+    for call, line in zip(prints, output.strip().splitlines()):
+        grads = [arg.value.id for arg in call.args if isinstance(arg, ast.Attribute) and arg.attr == "grad"
+                 and isinstance(arg.value, ast.Name)]
+        if grads:
+            numbers.update({name: float(value) for name, value in zip(grads, line.split()[-len(grads):])})
+    return numbers
+
+
 # ---------------------------------------------------------------- the PDF
 
 
@@ -342,3 +483,17 @@ def first_line(block: tangle.Block) -> str:
         if line.strip() and not tangle.REFERENCE.match(line):
             return re.sub(r"\s+#.*$", "", line.strip())
     return ""
+
+
+# ---------------------------------------------------------------- acting on a live page as a reader would
+
+RUN_TIMEOUT = 120_000  # ms for a page's Python to start and run its cells
+
+
+def type_into(edit, box, source: str) -> None:
+    """Press Edit (when it shows) to open box's editor, as a reader would, and replace its text with source."""
+    if edit.is_visible():
+        edit.click()
+    content = box.locator(".cm-content")
+    content.wait_for(timeout=RUN_TIMEOUT)
+    content.fill(source)

@@ -1,11 +1,11 @@
 """Each measure of the reader-level checks, on small made-up pages and PDF text: it finds what it should."""
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import measure
 import pytest
 from measure import DESKTOP, PHONE, PdfLine
-
-import check_book  # tools/check_book.py: the server
 
 
 def write(path: Path, text: str | bytes) -> Path:
@@ -68,10 +68,24 @@ def test_external_failures_are_told_apart_from_the_book_s_own():
 
 @pytest.fixture
 def made_up(tmp_path):
-    server, base = check_book.serve(tmp_path)
+    server, base = measure.serve(tmp_path)
     yield tmp_path, base, server
     server.shutdown()
     server.server_close()
+
+
+def test_the_server_serves_as_a_host_would_and_remembers_what_it_could_not_answer(made_up):
+    folder, base, server = made_up
+    write(folder / "page.html", "<p>fine</p>")
+    write(folder / "python.wasm", b"\0asm")
+    with urllib.request.urlopen(base + "python.wasm") as response:
+        assert response.headers["Content-Type"] == "application/wasm"
+        assert response.headers["Cache-Control"] == "max-age=3600"
+    urllib.request.urlopen(base + "page.html").close()
+    for missing in ("nothing.png", "favicon.ico"):
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(base + missing)
+    assert server.failures == ["404 /nothing.png"]  # the browser's own favicon.ico request is no failure
 
 
 def test_the_browser_reports_console_errors_and_broken_images(browser, made_up):
@@ -204,3 +218,23 @@ def test_graph_label_sizes_are_read_per_page():
     lines = [PdfLine(20, "data = 2.0", 11.0), PdfLine(20, "grad = 0.0", 6.5), PdfLine(20, "text", 5.0),
              PdfLine(31, "data = -8.0", 9.0)]
     assert measure.graph_label_sizes(lines) == [(20, 6.5), (31, 9.0)]
+
+
+GRADIENT_CELL = """\
+from micrograd.engine import Value
+
+a, b = Value(2.0), Value(-3.0)
+c = a * b + a
+c.backward()
+print("grads:", a.grad, b.grad)
+"""
+
+
+def test_the_gradient_check_changes_a_number_and_derives_the_gradients_by_hand():
+    cell = {"source": GRADIENT_CELL, "needs": None, "hidden": False, "setup": False}
+    assert measure.is_gradient_cell(cell) and not measure.is_gradient_cell(dict(cell, needs="PyTorch"))
+    source, leaf, value = measure.change_a_number(GRADIENT_CELL)
+    assert (leaf, value) == ("a", 3.5) and "a, b = Value(3.5), Value(-3.0)" in source
+    # c = a*b + a: dc/da = b + 1 = -2, dc/db = a = 3.5 (by hand).
+    assert measure.gradients_by_finite_differences(source) == pytest.approx({"a": -2.0, "b": 3.5}, rel=1e-6)
+    assert measure.printed_gradients(source, "grads: -2.0 3.5\n") == {"a": -2.0, "b": 3.5}

@@ -5,9 +5,13 @@ from urllib.parse import urlparse
 
 import measure
 import pytest
-from measure import DESKTOP, FACTS, MIN_GRAPH_TEXT_PX, PHONE, no_problems
+from measure import DESKTOP, MIN_GRAPH_TEXT_PX, PHONE, no_problems
+
+import chunks
+import tangle
 
 PAGES = measure.chapter_pages()
+INDEX = "book/a4-index.html"  # the index of chunks and names (tools/chunkindex.py)
 SEARCH_WORD, SEARCH_PAGE = "backward", "book/05-backprop.html"  # the search must find this chapter
 SCREENSHOT_PAGE = KEYBOARD_PAGE = "book/05-backprop.html"
 MAX_TAB_STOPS = 400
@@ -19,14 +23,27 @@ def test_every_chapter_has_a_page(site):
 
 def test_links_and_chunk_cross_links_resolve_to_pages_and_ids(site):
     problems, chunk_links = measure.check_links(site, [page for page in PAGES if (site / page).is_file()])
-    FACTS["chunk cross-links"] = str(chunk_links)
+    measure.fact("chunk cross-links", str(chunk_links))
     no_problems(problems)
 
 
 def test_images_exist_and_are_not_empty(site):
     problems, images = measure.check_images(site, [page for page in PAGES if (site / page).is_file()])
-    FACTS["images on the site"] = str(len(images))
-    FACTS["graph drawings"] = str(len(measure.graph_images(images)))
+    measure.fact("images on the site", str(len(images)))
+    measure.fact("graph drawings", str(len(measure.graph_images(images))))
+    no_problems(problems)
+
+
+def test_the_index_has_an_entry_for_every_chunk_and_every_caption_links_to_it(site):
+    """Its links lead to pages and ids that exist: test_links_and_chunk_cross_links_resolve_to_pages_and_ids."""
+    ids = measure.parse_page(site / INDEX).ids
+    problems = [f"index: no entry for «{name}»" for name in sorted({b.name for b in tangle.parse_book(measure.ROOT)})
+                if f"entry-{chunks.slug(name)}" not in ids]
+    for page in PAGES:
+        html = (site / page).read_text(encoding="utf-8")
+        captions, to_index = html.count(' id="chunk-'), html.count('href="a4-index.html#entry-')
+        if to_index < captions:
+            problems.append(f"{page}: {captions} listings but {to_index} captions link to the index")
     no_problems(problems)
 
 
@@ -34,8 +51,8 @@ def test_images_exist_and_are_not_empty(site):
 def test_page_loads_without_console_errors(read, server, page):
     errors = [f"{page}: {error}" for error in read(page).errors]
     others = [error for error in errors if measure.external(error, server.base)]
-    if others:  # a host the offline book cannot reach: told, not failed (check_live refuses them)
-        FACTS[f"{page}: other hosts"] = "; ".join(others)
+    if others:  # a host the offline book cannot reach: told, not failed (test_live.py refuses them)
+        measure.fact(f"{page}: other hosts", "; ".join(others))
     no_problems([error for error in errors if error not in others])
 
 
@@ -58,7 +75,7 @@ def test_graph_text_is_at_least_9_px_at_1280_px(read, page):
 @pytest.mark.parametrize("page", PAGES)
 def test_every_name_reference_in_a_listing_is_a_link(read, page):
     found = read(page).references
-    FACTS["<<name>> references in listings"] = str(int(FACTS.get("<<name>> references in listings", 0)) + len(found))
+    measure.fact("<<name>> references in listings", len(found))
     no_problems([f"{page}: {line} is not a link" for line, linked in found if not linked])
 
 
@@ -92,7 +109,7 @@ def test_the_keyboard_reaches_every_control_of_a_chapter_and_shows_where_it_is(b
         if not shown:
             unseen.append(f"{KEYBOARD_PAGE}: {what} {text!r} shows no focus outline")
     tab.close()
-    FACTS["tab stops on " + KEYBOARD_PAGE] = str(len(stops))
+    measure.fact("tab stops on " + KEYBOARD_PAGE, str(len(stops)))
     few = [f"{KEYBOARD_PAGE}: the keyboard reaches only {len(stops)} controls"] if len(stops) < 20 else []
     no_problems(unseen + few)
 
@@ -127,7 +144,7 @@ def test_a_chapter_follows_the_reader_s_colour_scheme(browser, server, width, da
     tab.page.screenshot(path=str(target))
     red, green, blue = map(int, tab.page.evaluate(measure.BACKGROUND).strip("rgba()").split(",")[:3])
     tab.close()
-    FACTS["screenshots"] = f"{FACTS['screenshots']}, {target.name}" if "screenshots" in FACTS else str(target)
+    measure.fact(f"screenshots in {target.parent.name}/ (chapter-WIDTH[-dark].png)", 1)
     luminance = (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
     no_problems([f"{SCREENSHOT_PAGE} at {width} px has a {'light' if luminance > 0.5 else 'dark'} background "
                  f"(rgb {red}, {green}, {blue}) in {'dark' if dark else 'light'} mode"]

@@ -12,9 +12,7 @@ import re
 import time
 
 import measure
-from measure import FACTS
-
-from check_live_edit import RUN_TIMEOUT, type_into  # tools/check_live_edit.py: acting on the page as a reader
+from measure import RUN_TIMEOUT, type_into
 
 PAGE = "book/05-backprop.html"
 AXE = measure.ROOT / "_build" / "axe-core" / "axe.min.js"  # make book fetches it
@@ -111,6 +109,6 @@ def test_the_stepper_walks_the_page_s_backward_and_shows_where_a_break_goes_wron
     assert any(line.startswith("Step 4 of 6: s's rule changes no grad. Wrong order: too early: g uses s")
                for line in wrong), lines
     assert tab.errors == [], tab.errors
-    FACTS["stepper on " + PAGE] = f"first recording {cold:.1f} s (Python starting), slowest step {slowest:.2f} s"
+    measure.fact("stepper on " + PAGE, f"first recording {cold:.1f} s (Python starting), slowest step {slowest:.2f} s")
     page.evaluate("() => localStorage.clear()")
     tab.close()

@@ -1,5 +1,5 @@
-"""The live book: the in-page runner, what a cell needs, the code to take away, the index of names,
-and the independent gradient check of tools/check_live.py. The browser itself is checked by `make book`."""
+"""The live book: the in-page runner, what a cell needs, the code to take away, the index of names.
+The browser itself is checked by `make book` (tests/reader/test_live.py)."""
 from __future__ import annotations
 
 import io
@@ -16,7 +16,6 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "tools" / "static")]
 import live_runner  # noqa: E402
 
-import check_live  # noqa: E402
 import chunkindex  # noqa: E402
 import live  # noqa: E402
 import tangle  # noqa: E402
@@ -305,27 +304,6 @@ def test_names_are_found_with_the_chunks_that_define_and_use_them(book):
     assert [b.name for b in names["Box.size"].used] == ["helpers"]
     assert [b.name for b in names["Box"].used] == []
     assert names["Box.__init__"].pattern is None
-
-
-# ---------------------------------------------------------------- the independent gradient check
-
-CELL = """\
-from micrograd.engine import Value
-
-a, b = Value(2.0), Value(-3.0)
-c = a * b + a
-c.backward()
-print("grads:", a.grad, b.grad)
-"""
-
-
-def test_the_check_changes_a_number_and_derives_the_gradients_by_hand():
-    source, leaf, value = check_live.change_a_number(CELL)
-    assert (leaf, value) == ("a", 3.5) and "a, b = Value(3.5), Value(-3.0)" in source
-    # c = a*b + a: dc/da = b + 1 = -2, dc/db = a = 3.5 (by hand).
-    expected = check_live.gradients_by_finite_differences(source)
-    assert expected == pytest.approx({"a": -2.0, "b": 3.5}, rel=1e-6)
-    assert check_live.printed_gradients(source, "grads: -2.0 3.5\n") == {"a": -2.0, "b": 3.5}
 
 
 def test_the_pages_snapshot_of_an_earlier_chapter_is_that_chapters_package(monkeypatch, tmp_path):
