@@ -132,7 +132,9 @@ export function attach(cell, live) {
     const box = make("div", "stepper-listing");
     box.dataset.piece = piece.id;
     const code = make("div", "highlight");
-    code.append(make("pre", "", piece.text));
+    const pre = make("pre", "", piece.text);
+    pre.tabIndex = 0; // a long line can be scrolled from the keyboard, as on the book's own listings
+    code.append(pre);
     box.append(make("p", "stepper-caption", `The rule comes from «${piece.name}», in ${piece.chapter.replace(/^book\//, "")}:`), code);
     listings.append(box);
     live.listing(piece, box);
